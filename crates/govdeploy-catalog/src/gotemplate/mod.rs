@@ -1,0 +1,1 @@
+//! Placeholder: the Go-template subset evaluator is being written.

@@ -1,0 +1,15 @@
+//! The environment file: its schema (`apiVersion: govdeploy.io/v1`, `kind: Environment`),
+//! layering of a base file under an environment file, JSON Schema export, and validation that
+//! reports every problem at once with file:line:col and a hint.
+//!
+//! It never reads a catalogue, touches a cluster or the network: checks that need the
+//! catalogue (unknown modules or components) belong to the plan stage, which uses the
+//! [`SourceMap`] kept here to point at the offending line.
+
+pub mod load;
+pub mod model;
+pub mod quantity;
+
+pub use load::{DigitServiceOverride, LoadedEnvironment, SourceMap, load};
+pub use model::*;
+pub use quantity::{Quantity, QuantityError};
