@@ -34,7 +34,7 @@ pub struct DigitServiceOverride {
     pub replicas: Option<u32>,
     /// `memory_limits` as written (`512Mi`).
     pub memory: Option<crate::Quantity>,
-    /// `-Xmx` value from `heap` (`256m`), if any.
+    /// `-Xmx` of `heap` converted to a quantity (`-Xmx256m` -> `256Mi`), if any.
     pub heap: Option<crate::Quantity>,
     pub location: Option<Location>,
 }

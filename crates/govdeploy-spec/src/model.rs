@@ -192,7 +192,8 @@ pub struct ComponentOverride {
     /// CPU request (`250m`); no CPU limit is ever set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<Quantity>,
-    /// Explicit JVM heap (`-Xmx` value such as `384m`); must be below the memory limit.
+    /// Explicit JVM max heap as a quantity (`384Mi`); must be below the memory limit. Normally
+    /// left out: the heap is derived from the memory limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heap: Option<Quantity>,
     /// Image tag, overriding the release's.
