@@ -6,6 +6,10 @@
 //! reads a directory tree and returns data plus a drift report.
 
 pub mod gotemplate;
+// pub mod import; (enabled once gotemplate lands)
 pub mod model;
+mod native;
+pub mod store;
 
 pub use model::*;
+pub use store::{BUILTIN, CatalogError};

@@ -327,6 +327,10 @@ pub struct Module {
     pub depends_on: Vec<String>,
     /// Component name -> image tag (`None`: keep the running tag / catalogue default).
     pub components: BTreeMap<String, Option<String>>,
+    /// Migration image tags that differ from the service tag (the manifest pins `<svc>-db`
+    /// separately).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub migration_tags: BTreeMap<String, String>,
 }
 
 /// A product release: a versioned set of modules (from a DIGIT release manifest).

@@ -6,10 +6,18 @@
 //! catalogue (unknown modules or components) belong to the plan stage, which uses the
 //! [`SourceMap`] kept here to point at the offending line.
 
+pub mod checks;
+pub mod codes;
+pub mod digit_env;
 pub mod load;
+pub mod merge;
 pub mod model;
 pub mod quantity;
+pub mod schema;
+pub mod sources;
+pub mod validate;
 
 pub use load::{DigitServiceOverride, LoadedEnvironment, SourceMap, load};
 pub use model::*;
 pub use quantity::{Quantity, QuantityError};
+pub use schema::json_schema;

@@ -10,6 +10,8 @@ use crate::quantity::Quantity;
 pub const API_VERSION: &str = "govdeploy.io/v1";
 pub const KIND: &str = "Environment";
 
+/// A govdeploy environment file: which platform release and modules to deploy, where, and how
+/// big. One file per environment, optionally layered on shared base files (`extends`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Environment {
@@ -18,8 +20,9 @@ pub struct Environment {
     /// Always `Environment`.
     pub kind: String,
     pub metadata: Metadata,
-    /// Base file(s) this one is layered on, relative to this file. See the merge rule in the
-    /// README: mappings merge key by key, the later file wins, lists are replaced, `null` removes.
+    /// Base file(s) this one is layered on, relative to this file, applied in order (later
+    /// bases win over earlier ones, this file wins over all): mappings merge key by key, lists
+    /// and scalars are replaced whole, and an explicit `null` removes an inherited key.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extends: Vec<String>,
     pub spec: EnvironmentSpec,
@@ -73,13 +76,28 @@ fn default_catalog() -> String {
     "digit".to_string()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    Default,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Profile {
     /// Everything on one 16 GiB machine: one replica, small stores, no HA.
     Quickstart,
+    /// Development: single replicas, small stores (the default).
     #[default]
     Dev,
+    /// User acceptance testing: production-like services with fewer replicas.
     Uat,
     /// Highly available: at least two replicas of every stateless service, three of each store.
     Prod,
@@ -106,9 +124,12 @@ pub struct Cluster {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodePool {
+    /// Pool name, unique in the cluster (default `workers`).
     #[serde(default = "default_pool_name")]
     pub name: String,
+    /// Number of nodes in the pool (at least 1).
     #[serde(default = "default_count")]
+    #[schemars(range(min = 1))]
     pub count: u32,
     /// Allocatable CPU per node (`4`, `3500m`).
     pub cpu: Quantity,
@@ -124,7 +145,9 @@ fn default_count() -> u32 {
     1
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum BackingStore {
     Postgres,

@@ -1,21 +1,44 @@
 //! Kubernetes resource quantities (`512Mi`, `1.5Gi`, `250m`, `2`), parsed exactly.
 
+use std::borrow::Cow;
 use std::fmt;
 
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
 /// A Kubernetes quantity as written by the user. Always valid once constructed through
 /// [`Quantity::parse`]; deserialisation accepts strings and numbers and keeps the text, so that
 /// validation can report a malformed quantity with its position instead of failing the parse.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
-pub struct Quantity(
-    #[schemars(
-        regex(pattern = r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$")
-    )]
-    pub String,
-);
+pub struct Quantity(pub String);
+
+impl Quantity {
+    /// The shape of a quantity, as a regular expression (exported in the JSON Schema so that
+    /// editors can check it; validation uses [`Quantity::milli_units`], which agrees with it).
+    pub const PATTERN: &'static str =
+        r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$";
+}
+
+impl JsonSchema for Quantity {
+    fn schema_name() -> Cow<'static, str> {
+        "Quantity".into()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        concat!(module_path!(), "::Quantity").into()
+    }
+
+    /// A string (or a plain number) matching [`Quantity::PATTERN`].
+    fn json_schema(_generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A Kubernetes quantity: a number with an optional suffix (binary Ki, Mi, Gi, Ti, Pi, Ei; decimal m, k, M, G, T, P, E; or an exponent), e.g. `512Mi`, `1.5Gi`, `250m`, `2`.",
+            "type": ["string", "number"],
+            "pattern": Quantity::PATTERN,
+            "examples": ["512Mi", "1Gi", "250m", "2"]
+        })
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{text}` is not a Kubernetes quantity (examples: 512Mi, 1Gi, 250m, 2)")]
@@ -77,7 +100,9 @@ impl Quantity {
     /// The value in thousandths of the base unit (millicores for CPU, milli-bytes for memory),
     /// rounded up as Kubernetes does.
     pub fn milli_units(&self) -> Result<u128, QuantityError> {
-        let err = || QuantityError { text: self.0.clone() };
+        let err = || QuantityError {
+            text: self.0.clone(),
+        };
         let text = self.0.trim();
         let text = text.strip_prefix('+').unwrap_or(text);
         let split = text
@@ -88,15 +113,20 @@ impl Quantity {
             return Err(err());
         }
         let (int_part, frac_part) = number.split_once('.').unwrap_or((number, ""));
-        let (num, den, exp10): (u128, u128, i32) = if let Some(exp) = suffix
-            .strip_prefix('e')
-            .or_else(|| suffix.strip_prefix('E'))
-        {
+        // A suffix (`E` is exa, `Ei` exbi) takes precedence over a decimal exponent (`1e3`).
+        let (num, den, exp10): (u128, u128, i32) = if let Some((n, d)) = suffix_scale(suffix) {
+            (n, d, 0)
+        } else {
+            let exp = suffix
+                .strip_prefix('e')
+                .or_else(|| suffix.strip_prefix('E'))
+                .ok_or_else(err)?;
+            let digits = exp.strip_prefix(['+', '-']).unwrap_or(exp);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(err());
+            }
             let e: i32 = exp.parse().map_err(|_| err())?;
             (1, 1, e)
-        } else {
-            let (n, d) = suffix_scale(suffix).ok_or_else(err)?;
-            (n, d, 0)
         };
         if frac_part.len() > 18 || int_part.len() > 24 {
             return Err(err());
@@ -105,8 +135,14 @@ impl Quantity {
             .parse::<u128>()
             .map_err(|_| err())?;
         // value = digits / 10^frac * num / den * 10^exp10 * 1000
-        let mut numerator = digits.checked_mul(num).ok_or_else(err)?.checked_mul(1000).ok_or_else(err)?;
-        let mut denominator = den.checked_mul(10u128.pow(frac_part.len() as u32)).ok_or_else(err)?;
+        let mut numerator = digits
+            .checked_mul(num)
+            .ok_or_else(err)?
+            .checked_mul(1000)
+            .ok_or_else(err)?;
+        let mut denominator = den
+            .checked_mul(10u128.pow(frac_part.len() as u32))
+            .ok_or_else(err)?;
         if exp10 >= 0 {
             numerator = numerator
                 .checked_mul(10u128.checked_pow(exp10 as u32).ok_or_else(err)?)
@@ -122,12 +158,16 @@ impl Quantity {
     /// Bytes, rounded up (memory and storage quantities).
     pub fn bytes(&self) -> Result<u64, QuantityError> {
         let milli = self.milli_units()?;
-        u64::try_from(milli.div_ceil(1000)).map_err(|_| QuantityError { text: self.0.clone() })
+        u64::try_from(milli.div_ceil(1000)).map_err(|_| QuantityError {
+            text: self.0.clone(),
+        })
     }
 
     /// Millicores, rounded up (CPU quantities).
     pub fn millicores(&self) -> Result<u64, QuantityError> {
-        u64::try_from(self.milli_units()?).map_err(|_| QuantityError { text: self.0.clone() })
+        u64::try_from(self.milli_units()?).map_err(|_| QuantityError {
+            text: self.0.clone(),
+        })
     }
 }
 
@@ -135,11 +175,11 @@ impl Quantity {
 pub fn format_bytes(bytes: u64) -> String {
     const GI: u64 = 1 << 30;
     const MI: u64 = 1 << 20;
-    if bytes >= GI && bytes % GI == 0 {
+    if bytes >= GI && bytes.is_multiple_of(GI) {
         format!("{}Gi", bytes / GI)
-    } else if bytes % MI == 0 {
+    } else if bytes.is_multiple_of(MI) {
         format!("{}Mi", bytes / MI)
-    } else if bytes % 1024 == 0 {
+    } else if bytes.is_multiple_of(1024) {
         format!("{}Ki", bytes / 1024)
     } else {
         bytes.to_string()
@@ -148,7 +188,7 @@ pub fn format_bytes(bytes: u64) -> String {
 
 /// Formats millicores as Kubernetes does (`250m`, `2`).
 pub fn format_millicores(millicores: u64) -> String {
-    if millicores % 1000 == 0 {
+    if millicores.is_multiple_of(1000) {
         (millicores / 1000).to_string()
     } else {
         format!("{millicores}m")
@@ -157,6 +197,8 @@ pub fn format_millicores(millicores: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
     use super::*;
 
     fn q(s: &str) -> Quantity {
@@ -172,11 +214,26 @@ mod tests {
         assert_eq!(q("2").millicores().unwrap(), 2000);
         assert_eq!(q("0.5").millicores().unwrap(), 500);
         assert_eq!(q("1e3").millicores().unwrap(), 1_000_000);
+        assert_eq!(q("1E").bytes().unwrap(), 1_000_000_000_000_000_000);
+        assert_eq!(q("1Ei").bytes().unwrap(), 1 << 60);
+        assert_eq!(q("5e-1").millicores().unwrap(), 500);
     }
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["", "Mi", "512MB", "5l2Mi", "1.2.3", "-1", "12 Mi"] {
+        for bad in [
+            "",
+            "Mi",
+            "512MB",
+            "5l2Mi",
+            "1.2.3",
+            "-1",
+            "12 Mi",
+            "1e",
+            "1e+",
+            "2Ex",
+            "1e99999999999",
+        ] {
             assert!(q(bad).milli_units().is_err(), "{bad} accepted");
         }
     }

@@ -1,0 +1,82 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "govdeploy", version, about = "Deploy digital public platforms (eGov DIGIT) onto Kubernetes from one environment file")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Resolve, order, size and capacity-check an environment; no cluster needed.
+    Plan {
+        /// The environment file.
+        env: PathBuf,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Print the component dependency graph of an environment.
+    Graph {
+        env: PathBuf,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
+    /// List every image the environment uses (after registry-mirror rewriting).
+    Images {
+        env: PathBuf,
+        #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Print the JSON Schema of the environment file (for editor completion).
+    Schema,
+    /// Work with catalogues.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Import a DIGIT-DevOps checkout into a govdeploy catalogue.
+    ImportDigit {
+        /// Root of the DIGIT-DevOps checkout (or its `deploy-as-code/helm` directory).
+        checkout: PathBuf,
+        /// Output directory: receives `<name>.yaml` and `<name>-import-report.yaml`.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Catalogue name.
+        #[arg(long, default_value = "digit")]
+        name: String,
+        /// A DIGIT environment file whose per-chart sections fill values charts leave unset.
+        #[arg(long)]
+        env_file: Option<PathBuf>,
+        /// Commit of the checkout, recorded as provenance.
+        #[arg(long)]
+        commit: Option<String>,
+        /// Source description recorded as provenance (defaults to the checkout path).
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// List the components, releases and modules of a catalogue.
+    Show {
+        /// Built-in catalogue name or path to a catalogue file.
+        #[arg(default_value = "digit")]
+        catalog: String,
+    },
+}

@@ -1,0 +1,54 @@
+//! `plan`, `graph` and `images`: views of one environment's plan.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::cli::{GraphFormat, OutputFormat};
+use crate::commands::report;
+use crate::{exit, pipeline};
+
+fn with_plan(
+    env: &Path,
+    print: impl FnOnce(&govdeploy_plan::Plan) -> String,
+) -> anyhow::Result<i32> {
+    match pipeline::plan(env) {
+        Ok(planned) => {
+            report(&planned.warnings);
+            let text = print(&planned.plan);
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            if !text.ends_with('\n') {
+                out.write_all(b"\n")?;
+            }
+            Ok(exit::OK)
+        }
+        Err(diagnostics) => {
+            report(&diagnostics);
+            Ok(if diagnostics.has_errors() { exit::INVALID_INPUT } else { exit::FAILURE })
+        }
+    }
+}
+
+pub fn plan(env: &Path, output: OutputFormat) -> anyhow::Result<i32> {
+    with_plan(env, |plan| match output {
+        OutputFormat::Text => govdeploy_plan::render_text(plan),
+        OutputFormat::Json => govdeploy_plan::to_json(plan),
+    })
+}
+
+pub fn graph(env: &Path, format: GraphFormat) -> anyhow::Result<i32> {
+    with_plan(env, |plan| match format {
+        GraphFormat::Dot => govdeploy_plan::to_dot(plan),
+        GraphFormat::Mermaid => govdeploy_plan::to_mermaid(plan),
+    })
+}
+
+pub fn images(env: &Path, output: OutputFormat) -> anyhow::Result<i32> {
+    with_plan(env, |plan| {
+        let images = govdeploy_plan::image_list(plan);
+        match output {
+            OutputFormat::Text => images.join("\n"),
+            OutputFormat::Json => serde_json::to_string_pretty(&images).unwrap_or_default(),
+        }
+    })
+}
