@@ -6,7 +6,7 @@
 //! reads a directory tree and returns data plus a drift report.
 
 pub mod gotemplate;
-// pub mod import; (enabled once gotemplate lands)
+pub mod import;
 pub mod model;
 mod native;
 pub mod store;

@@ -60,7 +60,9 @@ impl Tier {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 pub enum WorkloadKind {
     #[default]
     Deployment,
@@ -71,7 +73,9 @@ pub enum WorkloadKind {
 }
 
 /// How the application is built, which decides how configuration and secrets reach it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Runtime {
     /// Spring Boot on the JVM: datasource, Kafka and Tomcat settings come from shared config.
@@ -299,6 +303,12 @@ pub struct Component {
     /// Other names this component is known by in release manifests (`kafka-v2`).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub aliases: BTreeSet<String>,
+    /// Known only from a release manifest entry (no chart): settings are defaults to review.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manifest_only: bool,
+    /// Cron schedule, for `CronJob` workloads (`*/5 * * * *`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
 }
 
 fn one() -> u32 {

@@ -13,7 +13,9 @@ pub const BUILTIN: &[&str] = &["digit"];
 pub enum CatalogError {
     #[error("{origin}: invalid catalogue: {message}")]
     Parse { origin: String, message: String },
-    #[error("{origin}: unsupported catalogue apiVersion `{found}` (expected {CATALOG_API_VERSION})")]
+    #[error(
+        "{origin}: unsupported catalogue apiVersion `{found}` (expected {CATALOG_API_VERSION})"
+    )]
     ApiVersion { origin: String, found: String },
     #[error("{path}: {source}")]
     Io {

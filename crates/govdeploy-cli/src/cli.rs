@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "govdeploy", version, about = "Deploy digital public platforms (eGov DIGIT) onto Kubernetes from one environment file")]
+#[command(
+    name = "govdeploy",
+    version,
+    about = "Deploy digital public platforms (eGov DIGIT) onto Kubernetes from one environment file"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

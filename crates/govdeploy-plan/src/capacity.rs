@@ -7,9 +7,12 @@
 //! the node's own DaemonSets (CNI, kube-proxy, log shipper) need room too, so planning against
 //! the raw machine size over-promises.
 //!
-//! Placement is first-fit-decreasing on memory (then CPU, then name): each pod goes to the
-//! first node with room, preferring a node that holds no replica of the same component (soft
-//! anti-affinity, as the rendered topology spread constraints ask the scheduler to do).
+//! Placement takes pods in decreasing order of memory (then CPU, then name) and prefers a node
+//! that holds no replica of the same component (soft anti-affinity, as the rendered topology
+//! spread constraints ask the scheduler to do). Among the candidates it first picks the least
+//! allocated node, as kube-scheduler's default scoring does, so the per-node usage shown is what
+//! a real cluster would look like; when that balanced placement leaves pods out, first-fit
+//! (the tighter packing) decides the verdict instead.
 //! This is a planning estimate, not the scheduler: a "fits" is necessary, not sufficient.
 
 use std::collections::BTreeSet;
@@ -145,7 +148,24 @@ fn ffd_order(pods: &mut [Pod]) {
     });
 }
 
+/// How a pod chooses among the nodes it fits on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Strategy {
+    /// The first node with room (tightest packing).
+    FirstFit,
+    /// The node whose fuller resource (CPU or memory) is least used afterwards.
+    LeastAllocated,
+}
+
 fn place(nodes: &[Node], pods: &[Pod]) -> Placement {
+    let balanced = place_with(nodes, pods, Strategy::LeastAllocated);
+    if balanced.assigned.iter().all(Option::is_some) {
+        return balanced;
+    }
+    place_with(nodes, pods, Strategy::FirstFit)
+}
+
+fn place_with(nodes: &[Node], pods: &[Pod], strategy: Strategy) -> Placement {
     let mut used_cpu = vec![0u64; nodes.len()];
     let mut used_memory = vec![0u64; nodes.len()];
     let mut hosts: Vec<BTreeSet<&str>> = vec![BTreeSet::new(); nodes.len()];
@@ -155,11 +175,25 @@ fn place(nodes: &[Node], pods: &[Pod]) -> Placement {
             used_cpu[i].saturating_add(pod.cpu) <= nodes[i].cpu
                 && used_memory[i].saturating_add(pod.memory) <= nodes[i].memory
         };
-        let spread = (0..nodes.len()).find(|&i| {
+        let load_after = |i: usize| {
+            let share = |used: u64, add: u64, total: u64| {
+                u128::from(used.saturating_add(add)) * 1_000_000 / u128::from(total.max(1))
+            };
+            share(used_cpu[i], pod.cpu, nodes[i].cpu).max(share(
+                used_memory[i],
+                pod.memory,
+                nodes[i].memory,
+            ))
+        };
+        let pick = |candidates: &mut dyn Iterator<Item = usize>| match strategy {
+            Strategy::FirstFit => candidates.next(),
+            Strategy::LeastAllocated => candidates.min_by_key(|&i| (load_after(i), i)),
+        };
+        let spread = pick(&mut (0..nodes.len()).filter(|&i| {
             !hosts[i].contains(pod.component.as_str()) && fits(i, &used_cpu, &used_memory)
-        });
-        let chosen =
-            spread.or_else(|| (0..nodes.len()).find(|&i| fits(i, &used_cpu, &used_memory)));
+        }));
+        let chosen = spread
+            .or_else(|| pick(&mut (0..nodes.len()).filter(|&i| fits(i, &used_cpu, &used_memory))));
         if let Some(i) = chosen {
             used_cpu[i] = used_cpu[i].saturating_add(pod.cpu);
             used_memory[i] = used_memory[i].saturating_add(pod.memory);

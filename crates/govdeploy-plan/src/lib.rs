@@ -59,14 +59,18 @@ pub mod codes {
     pub const HEAP_TOO_SMALL: &str = "E-PLAN-HEAP-TOO-SMALL";
     /// A quantity (memory, cpu, storage) cannot be parsed.
     pub const BAD_QUANTITY: &str = "E-PLAN-BAD-QUANTITY";
-    /// A component was added because an included one calls it.
+    /// A backbone or infrastructure component was added because an included one needs it.
     pub const PULLED_IN: &str = "W-PLAN-PULLED-IN";
+    /// An included component calls a service that no selected module deploys.
+    pub const MISSING_CALLEE: &str = "W-PLAN-MISSING-CALLEE";
     /// Included modules give a component different tags.
     pub const TAG_CONFLICT: &str = "W-PLAN-TAG-CONFLICT";
     /// A component has no image tag anywhere.
     pub const NO_TAG: &str = "W-PLAN-NO-TAG";
     /// A component has no image in the catalogue.
     pub const NO_IMAGE: &str = "W-PLAN-NO-IMAGE";
+    /// A component is known only from a release manifest: its settings are defaults.
+    pub const MANIFEST_ONLY: &str = "W-PLAN-MANIFEST-ONLY";
     /// A CPU request above the cap was capped.
     pub const CPU_CAPPED: &str = "W-PLAN-CPU-CAPPED";
     /// An override field that cannot apply (heap on a non-JVM, sizes on an external store).
@@ -190,6 +194,15 @@ pub fn build(
         let mut image = None;
         let mut tag_out = None;
         let mut migration_image = None;
+        if def.manifest_only {
+            diags.push(
+                Diagnostic::warning(
+                    codes::MANIFEST_ONLY,
+                    format!("`{name}` has no chart in DIGIT-DevOps: port, probes and resources are defaults and it has no migration"),
+                )
+                .hint(format!("check the service's real settings and set them with spec.components.{name}, or import a checkout that has its chart")),
+            );
+        }
         if r.external.is_none() {
             let override_tag = res.overrides.get(name).and_then(|o| o.spec.tag.clone());
             let tag = override_tag.clone().or_else(|| r.release_tag.clone());

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use govdeploy_catalog::{Backing, Catalog, Component, Release};
+use govdeploy_catalog::{Backing, Catalog, Component, Release, Tier};
 use govdeploy_spec::{
     BackboneMode as SpecMode, BackboneStore, BackingStore, ComponentOverride, DigitServiceOverride,
     LoadedEnvironment,
@@ -383,19 +383,23 @@ pub(crate) fn resolve<'a>(
             if canonical == name {
                 continue;
             }
-            calls.insert(canonical.to_string());
-            if !components.contains_key(canonical) {
-                let modules_listing: Vec<&str> = listed_anywhere
-                    .get(canonical)
-                    .map(|v| v.iter().map(|(m, _)| m.as_str()).collect())
-                    .unwrap_or_default();
+            if components.contains_key(canonical) {
+                calls.insert(canonical.to_string());
+                continue;
+            }
+            let modules_listing: Vec<&str> = listed_anywhere
+                .get(canonical)
+                .map(|v| v.iter().map(|(m, _)| m.as_str()).collect())
+                .unwrap_or_default();
+            if matches!(dep_def.tier, Tier::Backbone | Tier::Infra) {
+                // Stores and infrastructure a component cannot run without come along.
                 let mut w = Diagnostic::warning(
                     codes::PULLED_IN,
                     format!(
-                        "`{canonical}` is not in any included module but `{name}` calls it: added"
+                        "`{canonical}` is not in any included module but `{name}` needs it: added"
                     ),
-                );
-                w = w.hint(if modules_listing.is_empty() {
+                )
+                .hint(if modules_listing.is_empty() {
                     "no module of the release lists it; its catalogue default tag is used"
                         .to_string()
                 } else {
@@ -404,14 +408,34 @@ pub(crate) fn resolve<'a>(
                         list(&modules_listing)
                     )
                 });
+                if modules_listing.is_empty() {
+                    // Native stores no release lists (Elasticsearch masters) always come along.
+                    w.severity = govdeploy_yaml::Severity::Info;
+                }
                 diags.push(w);
+                calls.insert(canonical.to_string());
                 add(
                     canonical,
                     dep_def,
-                    format!("called by {name}"),
+                    format!("needed by {name}"),
                     &mut components,
                     &mut queue,
                     diags,
+                );
+            } else {
+                // A service the release leaves out of the selected modules is not deployed
+                // behind the operator's back (DIGIT's quickstart deliberately omits HRMS):
+                // the call is reported, and the service-host map will not name it.
+                diags.push(
+                    Diagnostic::warning(
+                        codes::MISSING_CALLEE,
+                        format!("`{name}` calls `{canonical}`, which no selected module deploys: those calls will fail"),
+                    )
+                    .hint(if modules_listing.is_empty() {
+                        format!("release `{release_name}` deploys `{canonical}` in none of its modules; use a release that does if {name} needs it")
+                    } else {
+                        format!("select a module that includes it ({}) if {name} needs it here", list(&modules_listing))
+                    }),
                 );
             }
         }

@@ -14,7 +14,7 @@
 //! Memory is the one knob: the heap follows it unless set explicitly, because a separate heap
 //! and limit that disagree is the tuning problem DIGIT operators fight today (DESIGN.md §1, §3).
 
-use govdeploy_catalog::{Backing, Component, WorkloadKind};
+use govdeploy_catalog::{Backing, Component, Tier, WorkloadKind};
 use govdeploy_spec::{LoadedEnvironment, Profile, Quantity};
 use govdeploy_yaml::{Diagnostic, Diagnostics, Location};
 
@@ -54,6 +54,10 @@ pub struct ProfileRule {
     pub stateless: ReplicaRule,
     /// Record an autoscaling range min = replicas, max = 2 x replicas (for an HPA).
     pub autoscale: bool,
+    /// Upper bound on a service's catalogue memory (not backbone, not overridden), in MiB.
+    pub service_memory_cap_mib: Option<u64>,
+    /// Upper bound on a service's catalogue CPU request (not backbone, not overridden).
+    pub service_cpu_cap_millicores: Option<u64>,
     pub why: &'static str,
 }
 
@@ -64,22 +68,32 @@ pub const PROFILE_RULES: &[ProfileRule] = &[
         profile: Profile::Quickstart,
         stateless: ReplicaRule::One,
         autoscale: false,
-        why: "quickstart is one 16 GiB machine (DESIGN.md §3): one replica of everything, no HA",
+        service_memory_cap_mib: Some(384),
+        service_cpu_cap_millicores: Some(50),
+        why: "quickstart is one 16 GiB machine (DESIGN.md §3): one replica of everything, no HA; \
+              services get at most 384Mi (heap -Xmx268m, just above DIGIT's usual -Xmx256m) and \
+              a 50m CPU request so a PGR install fits with the backbone",
     },
     ProfileRule {
         profile: Profile::Dev,
+        service_memory_cap_mib: None,
+        service_cpu_cap_millicores: None,
         stateless: ReplicaRule::CatalogueDefault,
         autoscale: false,
         why: "dev runs the chart defaults (3 workers of 4 vCPU / 16 GB, DESIGN.md §3)",
     },
     ProfileRule {
         profile: Profile::Uat,
+        service_memory_cap_mib: None,
+        service_cpu_cap_millicores: None,
         stateless: ReplicaRule::AtLeast(1),
         autoscale: false,
         why: "uat mirrors prod's topology on 4 workers but not its redundancy (DESIGN.md §3)",
     },
     ProfileRule {
         profile: Profile::Prod,
+        service_memory_cap_mib: None,
+        service_cpu_cap_millicores: None,
         stateless: ReplicaRule::AtLeast(2),
         autoscale: true,
         why: "prod needs at least two replicas spread across nodes and an HPA range \
@@ -365,6 +379,14 @@ pub(crate) fn size(
         ok = false;
         0
     });
+    let is_service = store_rule.is_none() && !matches!(def.tier, Tier::Backbone | Tier::Infra);
+    let rule = profile_rule(profile);
+    let (memory_bytes, memory_from) = match rule.service_memory_cap_mib {
+        Some(cap) if is_service && memory_from == "catalogue" && memory_bytes > cap * MIB => {
+            (cap * MIB, "profile")
+        }
+        _ => (memory_bytes, memory_from),
+    };
 
     // CPU: a request on every component, capped, never a limit.
     let (cpu, cpu_from, cpu_at) = if let Some(q) = ov_spec.and_then(|o| o.cpu.as_ref()) {
@@ -384,6 +406,12 @@ pub(crate) fn size(
             "catalogue",
             None,
         )
+    };
+    let (cpu, cpu_from) = match (cpu, rule.service_cpu_cap_millicores) {
+        (Some(c), Some(cap)) if is_service && cpu_from == "catalogue" && c > cap => {
+            (Some(cap), "profile")
+        }
+        _ => (cpu, cpu_from),
     };
     let (cpu_millicores, cpu_from) = match cpu {
         Some(c) if c > CPU_REQUEST_CAP_MILLICORES => {

@@ -51,6 +51,8 @@ fn comp(tier: Tier, namespace: &str, repo: &str, memory: &str, cpu: &str, ready:
         provides: None,
         source: None,
         aliases: BTreeSet::new(),
+        manifest_only: false,
+        schedule: None,
     }
 }
 
@@ -433,7 +435,7 @@ fn module_closure_records_reasons() {
 }
 
 #[test]
-fn component_reasons_and_pulled_in_dependencies() {
+fn component_reasons_and_services_outside_the_selection() {
     let (plan, warnings) = ok(&env(&["m_pgr"], Profile::Dev), &digit());
     assert_eq!(plan.components["kafka"].reason, "part of module backbone");
     assert_eq!(plan.components["kafka"].module.as_deref(), Some("backbone"));
@@ -441,18 +443,19 @@ fn component_reasons_and_pulled_in_dependencies() {
         plan.components["pgr-services"].reason,
         "part of module m_pgr"
     );
-    let loc = &plan.components["egov-localization"];
-    assert_eq!(loc.reason, "called by pgr-services");
-    assert_eq!(loc.module, None);
-    let w = find(&warnings, codes::PULLED_IN);
-    assert!(w.message.contains("egov-localization"), "{w}");
-    // No tag anywhere: warning, bare repository, tag shown as <unset>.
-    assert_eq!(loc.tag.as_deref(), Some("<unset>"));
-    assert_eq!(loc.image.as_deref(), Some("egovio/egov-localization"));
+    // A service called by an included one but deployed by no selected module is not added
+    // behind the operator's back: the call is reported instead.
+    assert!(!plan.components.contains_key("egov-localization"));
+    let w = find(&warnings, codes::MISSING_CALLEE);
     assert!(
-        find(&warnings, codes::NO_TAG)
-            .message
-            .contains("egov-localization")
+        w.message
+            .contains("`pgr-services` calls `egov-localization`"),
+        "{w}"
+    );
+    assert!(
+        !plan.components["pgr-services"]
+            .depends_on
+            .contains(&"egov-localization".to_string())
     );
     assert_eq!(plan.warnings, warnings.0);
 }
@@ -475,7 +478,7 @@ fn backing_providers_and_their_dependencies_are_pulled_in() {
     );
     assert_eq!(
         plan.components["elasticsearch-master"].reason,
-        "called by elasticsearch-data"
+        "needed by elasticsearch-data"
     );
     assert!(
         plan.components["postgres"]
@@ -484,12 +487,7 @@ fn backing_providers_and_their_dependencies_are_pulled_in() {
     );
     assert_eq!(
         plan.backbone["postgres"].used_by,
-        vec![
-            "egov-localization",
-            "egov-user",
-            "egov-workflow-v2",
-            "pgr-services"
-        ]
+        vec!["egov-user", "egov-workflow-v2", "pgr-services"]
     );
     assert_eq!(
         plan.backbone["postgres"].provider.as_deref(),
@@ -1338,7 +1336,7 @@ fn text_summary_shows_the_plan() {
         "Capacity: fits on 4 node(s)",
         "workers-1",
         "Images:",
-        "warning[W-PLAN-PULLED-IN]",
+        "warning[W-PLAN-MISSING-CALLEE]",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }

@@ -89,7 +89,13 @@ impl fmt::Display for Diagnostic {
         if let Some(location) = &self.location {
             write!(f, "{location}: ")?;
         }
-        write!(f, "{}[{}]: {}", self.severity.as_str(), self.code, self.message)?;
+        write!(
+            f,
+            "{}[{}]: {}",
+            self.severity.as_str(),
+            self.code,
+            self.message
+        )?;
         if let Some(hint) = &self.hint {
             write!(f, "\n  help: {hint}")?;
         }
@@ -134,7 +140,11 @@ impl fmt::Display for Diagnostics {
             writeln!(f, "{d}")?;
         }
         let errors = self.0.iter().filter(|d| d.is_error()).count();
-        let warnings = self.0.iter().filter(|d| d.severity == Severity::Warning).count();
+        let warnings = self
+            .0
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count();
         write!(f, "{errors} error(s), {warnings} warning(s)")
     }
 }
@@ -142,7 +152,10 @@ impl fmt::Display for Diagnostics {
 impl std::error::Error for Diagnostics {}
 
 /// Suggests the closest candidate to a misspelt name, if one is close enough.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(name, c), c))

@@ -17,4 +17,4 @@ mod parse;
 
 pub use diag::{Diagnostic, Diagnostics, Location, Severity, did_you_mean};
 pub use node::{Key, Node, Pos, Value};
-pub use parse::{YamlError, parse_documents, parse_single};
+pub use parse::{YamlError, parse_documents, parse_single, parse_single_lenient};

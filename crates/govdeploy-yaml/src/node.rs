@@ -134,7 +134,10 @@ impl Node {
         let mut node = self;
         for segment in path {
             let next = match &node.value {
-                Value::Map(entries) => entries.iter().find(|(k, _)| &k.name == segment).map(|(_, v)| v),
+                Value::Map(entries) => entries
+                    .iter()
+                    .find(|(k, _)| &k.name == segment)
+                    .map(|(_, v)| v),
                 Value::Seq(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
                 _ => None,
             };
@@ -151,12 +154,18 @@ impl Node {
         let mut node = self;
         for segment in path {
             node = match &node.value {
-                Value::Map(entries) => entries.iter().find(|(k, _)| &k.name == segment).map(|(_, v)| v)?,
+                Value::Map(entries) => entries
+                    .iter()
+                    .find(|(k, _)| &k.name == segment)
+                    .map(|(_, v)| v)?,
                 Value::Seq(items) => items.get(segment.parse::<usize>().ok()?)?,
                 _ => return None,
             };
         }
-        node.entries().iter().find(|(k, _)| k.name == name).map(|(k, _)| k.pos)
+        node.entries()
+            .iter()
+            .find(|(k, _)| k.name == name)
+            .map(|(k, _)| k.pos)
     }
 }
 

@@ -53,6 +53,31 @@ enum Frame {
 
 /// Parses every document of a YAML stream. Empty documents become `Null` nodes.
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
+    parse_documents_with(text, &mut None)
+}
+
+/// Parses a single-document stream the way Helm reads values files: a duplicated key does not
+/// fail, the last value wins. The duplicates found are returned so callers can report them.
+pub fn parse_single_lenient(text: &str) -> Result<(Node, Vec<YamlError>), YamlError> {
+    let mut duplicates = Some(Vec::new());
+    let mut docs = parse_documents_with(text, &mut duplicates)?;
+    let node = match docs.len() {
+        0 => Node {
+            value: Value::Null,
+            pos: Pos { line: 1, col: 1 },
+            block_scalar: false,
+        },
+        1 => docs.remove(0),
+        count => return Err(YamlError::DocumentCount { count }),
+    };
+    Ok((node, duplicates.unwrap_or_default()))
+}
+
+/// `duplicates`: `None` makes a duplicate key an error; `Some` collects them and keeps the last.
+fn parse_documents_with(
+    text: &str,
+    duplicates: &mut Option<Vec<YamlError>>,
+) -> Result<Vec<Node>, YamlError> {
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
@@ -166,13 +191,18 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
             if anchor != 0 {
                 anchors.insert(anchor, node.clone());
             }
-            attach(&mut stack, &mut current_doc, node)?;
+            attach(&mut stack, &mut current_doc, node, duplicates)?;
         }
     }
     Ok(docs)
 }
 
-fn attach(stack: &mut [Frame], current_doc: &mut Option<Node>, node: Node) -> Result<(), YamlError> {
+fn attach(
+    stack: &mut [Frame],
+    current_doc: &mut Option<Node>,
+    node: Node,
+    duplicates: &mut Option<Vec<YamlError>>,
+) -> Result<(), YamlError> {
     match stack.last_mut() {
         None => *current_doc = Some(node),
         Some(Frame::Seq { items, .. }) => items.push(node),
@@ -190,14 +220,27 @@ fn attach(stack: &mut [Frame], current_doc: &mut Option<Node>, node: Node) -> Re
                     }
                     _ => node.scalar_text().unwrap_or_default(),
                 };
-                if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name && k.name != "<<") {
-                    return Err(YamlError::DuplicateKey {
+                if let Some(index) = entries
+                    .iter()
+                    .position(|(k, _)| k.name == name && k.name != "<<")
+                {
+                    let error = YamlError::DuplicateKey {
                         pos: node.pos,
-                        first: first.pos,
-                        key: name,
-                    });
+                        first: entries[index].0.pos,
+                        key: name.clone(),
+                    };
+                    match duplicates {
+                        Some(found) => {
+                            found.push(error);
+                            entries.remove(index);
+                        }
+                        None => return Err(error),
+                    }
                 }
-                *pending_key = Some(Key { name, pos: node.pos });
+                *pending_key = Some(Key {
+                    name,
+                    pos: node.pos,
+                });
             }
             Some(key) => entries.push((key, node)),
         },
@@ -315,10 +358,19 @@ fn parse_float(text: &str) -> Option<f64> {
     }
     let body = text.trim_start_matches(['-', '+']);
     let looks_numeric = !body.is_empty()
-        && body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
-        && body.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'.')
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
+        && body
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_digit() || b == b'.')
         && body.bytes().any(|b| b.is_ascii_digit());
-    if looks_numeric { text.parse().ok() } else { None }
+    if looks_numeric {
+        text.parse().ok()
+    } else {
+        None
+    }
 }
 
 /// Parses a stream that must hold exactly one document (an empty stream is `Null`).
@@ -346,13 +398,19 @@ mod tests {
         let c = doc.path(&["b", "c"]).unwrap();
         assert_eq!(c.value, Value::String("8080".into()));
         assert_eq!(c.pos, Pos { line: 3, col: 6 });
-        assert_eq!(doc.path(&["b", "d"]).unwrap().items()[1].value, Value::Bool(true));
+        assert_eq!(
+            doc.path(&["b", "d"]).unwrap().items()[1].value,
+            Value::Bool(true)
+        );
         let e = doc.get("e").unwrap();
         assert!(e.block_scalar);
         assert_eq!(e.content_pos().line, 6);
         let f = parse_single("f: >-\n\n  x\n").unwrap();
         assert_eq!(f.get("f").unwrap().content_pos().line, 2);
-        assert_eq!(doc.locate_key(&["b".into()], "d"), Some(Pos { line: 4, col: 3 }));
+        assert_eq!(
+            doc.locate_key(&["b".into()], "d"),
+            Some(Pos { line: 4, col: 3 })
+        );
     }
 
     #[test]
@@ -360,6 +418,14 @@ mod tests {
         let err = parse_single("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert!(matches!(err, YamlError::DuplicateKey { ref key, .. } if key == "a"));
         assert_eq!(err.pos(), Some(Pos { line: 3, col: 1 }));
+    }
+
+    #[test]
+    fn lenient_parse_keeps_the_last_duplicate() {
+        let (doc, dups) = parse_single_lenient("a: 1\nb: 2\na: 3\n").unwrap();
+        assert_eq!(doc.get("a").unwrap().value, Value::Int(3));
+        assert_eq!(doc.entries().len(), 2);
+        assert_eq!(dups.len(), 1);
     }
 
     #[test]
@@ -381,7 +447,10 @@ mod tests {
     fn multiple_documents() {
         let docs = parse_documents("a: 1\n---\nb: 2\n").unwrap();
         assert_eq!(docs.len(), 2);
-        assert!(matches!(parse_single("a: 1\n---\nb: 2\n"), Err(YamlError::DocumentCount { count: 2 })));
+        assert!(matches!(
+            parse_single("a: 1\n---\nb: 2\n"),
+            Err(YamlError::DocumentCount { count: 2 })
+        ));
     }
 
     #[test]

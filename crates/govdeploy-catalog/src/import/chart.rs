@@ -68,7 +68,10 @@ pub fn tier_for(group: &str, name: &str) -> Tier {
 }
 
 fn is_gateway(name: &str) -> bool {
-    matches!(name, "zuul" | "gateway" | "internal-gateway" | "internal-gateway-scg")
+    matches!(
+        name,
+        "zuul" | "gateway" | "internal-gateway" | "internal-gateway-scg"
+    )
 }
 
 /// Full repository: `global.containerRegistry` (egovio) is prepended unless the name has a `/`.
@@ -89,8 +92,21 @@ pub fn import_values_file(
     ctx: &ChartContext<'_>,
     drift: &mut Vec<Drift>,
 ) -> Option<ImportedChart> {
-    let root = match govdeploy_yaml::parse_single(text_source) {
-        Ok(root) => root,
+    let root = match govdeploy_yaml::parse_single_lenient(text_source) {
+        Ok((root, duplicates)) => {
+            for dup in duplicates {
+                let pos = dup.pos();
+                drift.push(Drift {
+                    kind: DriftKind::DuplicateName,
+                    file: file.rel_path.clone(),
+                    line: pos.map(|p| p.line),
+                    col: pos.map(|p| p.col),
+                    subject: file.component.clone(),
+                    message: format!("{dup}; Helm keeps the last value, and so does the importer"),
+                });
+            }
+            root
+        }
         Err(err) => {
             let pos = err.pos();
             drift.push(Drift {
@@ -111,13 +127,14 @@ pub fn import_values_file(
     } else {
         Value::Object(Default::default())
     };
-    if let Some(section) = ctx.env_file.and_then(|env| env.get(&file.component)) {
-        super::values::merge(&mut values, section);
-    }
-    if let Some(global) = ctx.env_file.and_then(|env| env.get("global")) {
-        let mut wrapper = serde_json::json!({ "global": global });
-        super::values::merge(&mut wrapper, &values);
-        values = wrapper;
+    // eGov's deployer passes the whole environment file as values (so templates can reach
+    // `.Values.cluster-configs...` and `.Values.global`), with the chart's own section lifted
+    // to the top; the chart's values file comes last and wins.
+    if let Some(env) = ctx.env_file {
+        super::values::merge(&mut values, env);
+        if let Some(section) = env.get(&file.component) {
+            super::values::merge(&mut values, section);
+        }
     }
     super::values::merge(&mut values, &chart_values);
     if let Value::Object(map) = &mut values {
@@ -146,7 +163,10 @@ pub fn import_values_file(
     let mut named = ctx.named_templates_base.clone();
     named.insert("common.name".into(), name.clone());
     named.insert("common.fullname".into(), name.clone());
-    let chart_name = file.chart_name.clone().unwrap_or_else(|| file.chart_dir.clone());
+    let chart_name = file
+        .chart_name
+        .clone()
+        .unwrap_or_else(|| file.chart_dir.clone());
     let namespace = text(&values, &["namespace"]).unwrap_or_else(|| "egov".into());
 
     let env = if file.uses_common {
@@ -170,7 +190,9 @@ pub fn import_values_file(
     let app_type = text(&values, &["appType"]).unwrap_or_default();
     let runtime = if app_type == "java-spring" {
         Runtime::JavaSpring
-    } else if env.iter().any(|e| e.name == "JAVA_OPTS" || e.name == "JAVA_ARGS")
+    } else if env
+        .iter()
+        .any(|e| e.name == "JAVA_OPTS" || e.name == "JAVA_ARGS")
         || get(&values, &["heap"]).is_some()
     {
         Runtime::Java
@@ -211,7 +233,10 @@ pub fn import_values_file(
         if upper.contains("REDIS") {
             backing.insert(Backing::Redis);
         }
-        if upper.starts_with("ELASTIC") || upper.contains("_ES_HOST") || upper.starts_with("ES_HOST") {
+        if upper.starts_with("ELASTIC")
+            || upper.contains("_ES_HOST")
+            || upper.starts_with("ES_HOST")
+        {
             backing.insert(Backing::Elasticsearch);
         }
         if upper.contains("KAFKA") && upper.contains("BOOTSTRAP") {
@@ -229,8 +254,11 @@ pub fn import_values_file(
     }
 
     let migration = truthy(&values, &["initContainers", "dbMigration", "enabled"]).then(|| {
-        let repo = text(&values, &["initContainers", "dbMigration", "image", "repository"])
-            .unwrap_or_else(|| format!("{repository}-db"));
+        let repo = text(
+            &values,
+            &["initContainers", "dbMigration", "image", "repository"],
+        )
+        .unwrap_or_else(|| format!("{repository}-db"));
         Migration {
             image: full_repository(&values, &repo),
             schema_table: text(&values, &["initContainers", "dbMigration", "schemaTable"])
@@ -282,9 +310,16 @@ pub fn import_values_file(
         Runtime::Other => ("50m", 30),
     };
 
+    // Charts with `cron.schedule` render a CronJob instead of a Deployment.
+    let schedule = text(&values, &["cron", "schedule"]);
     let component = Component {
         tier,
-        workload: WorkloadKind::Deployment,
+        workload: if schedule.is_some() {
+            WorkloadKind::CronJob
+        } else {
+            WorkloadKind::Deployment
+        },
+        schedule,
         runtime,
         spring_boot: None,
         image: Some(Image {
@@ -319,6 +354,7 @@ pub fn import_values_file(
         provides: None,
         source: Some(file.rel_path.clone()),
         aliases: BTreeSet::new(),
+        manifest_only: false,
     };
     Some(ImportedChart {
         name,
@@ -418,7 +454,11 @@ fn env_var(name: &str, item: &Value) -> EnvVar {
     let has_source = config.is_some() || secret.is_some() || field.is_some();
     EnvVar {
         name: name.to_string(),
-        value: if has_source { None } else { Some(value.unwrap_or_default()) },
+        value: if has_source {
+            None
+        } else {
+            Some(value.unwrap_or_default())
+        },
         config,
         secret,
         field,

@@ -22,6 +22,8 @@ pub enum DriftKind {
     ReplacedByNative,
     /// A values file that is not valid YAML.
     InvalidValues,
+    /// A release entry with no chart, modelled from the manifest alone with default settings.
+    ManifestOnly,
 }
 
 impl DriftKind {
@@ -35,6 +37,7 @@ impl DriftKind {
             DriftKind::UnknownServiceReference => "unknown-service-reference",
             DriftKind::ReplacedByNative => "replaced-by-native",
             DriftKind::InvalidValues => "invalid-values",
+            DriftKind::ManifestOnly => "manifest-only",
         }
     }
 }
@@ -62,6 +65,12 @@ impl std::fmt::Display for Drift {
                 write!(f, ":{col}")?;
             }
         }
-        write!(f, ": {} [{}]: {}", self.subject, self.kind.as_str(), self.message)
+        write!(
+            f,
+            ": {} [{}]: {}",
+            self.subject,
+            self.kind.as_str(),
+            self.message
+        )
     }
 }

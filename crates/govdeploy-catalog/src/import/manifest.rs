@@ -25,7 +25,10 @@ pub fn parse_entry(text: &str) -> Entry {
     let (path, tag) = match text[last_slash..].rfind(':') {
         Some(i) => {
             let split = last_slash + i;
-            (text[..split].to_string(), Some(text[split + 1..].to_string()).filter(|t| !t.is_empty()))
+            (
+                text[..split].to_string(),
+                Some(text[split + 1..].to_string()).filter(|t| !t.is_empty()),
+            )
         }
         None => (text.to_string(), None),
     };
@@ -53,7 +56,10 @@ pub enum Resolution {
     Native(String, Option<String>),
 }
 
-pub fn resolve_entry(entry: &Entry, components: &BTreeMap<String, Component>) -> Option<Resolution> {
+pub fn resolve_entry(
+    entry: &Entry,
+    components: &BTreeMap<String, Component>,
+) -> Option<Resolution> {
     let image_matches = |repo: &str| {
         if entry.path.contains('/') {
             repo == entry.path || repo.ends_with(&format!("/{}", entry.path))
@@ -63,29 +69,34 @@ pub fn resolve_entry(entry: &Entry, components: &BTreeMap<String, Component>) ->
     };
     // A component named like the entry wins over another whose image happens to match.
     if let Some(c) = components.get(&entry.name)
-        && c.image.as_ref().is_some_and(|i| image_matches(&i.repository))
+        && c.image
+            .as_ref()
+            .is_some_and(|i| image_matches(&i.repository))
     {
         return Some(Resolution::Service(entry.name.clone()));
     }
-    if let Some((name, _)) = components
-        .iter()
-        .find(|(_, c)| c.image.as_ref().is_some_and(|i| image_matches(&i.repository)))
-    {
+    if let Some((name, _)) = components.iter().find(|(_, c)| {
+        c.image
+            .as_ref()
+            .is_some_and(|i| image_matches(&i.repository))
+    }) {
         return Some(Resolution::Service(name.clone()));
     }
-    if let Some((name, _)) = components
-        .iter()
-        .find(|(_, c)| c.migration.as_ref().is_some_and(|m| image_matches(&m.image)))
-    {
+    if let Some((name, _)) = components.iter().find(|(_, c)| {
+        c.migration
+            .as_ref()
+            .is_some_and(|m| image_matches(&m.image))
+    }) {
         return Some(Resolution::Migration(name.clone()));
     }
     if let Some((name, c)) = components
         .iter()
         .find(|(n, c)| **n == entry.name || c.aliases.contains(&entry.name))
     {
-        let note = entry.name.starts_with("zookeeper").then(|| {
-            "ZooKeeper is not deployed: Kafka runs in KRaft mode".to_string()
-        });
+        let note = entry
+            .name
+            .starts_with("zookeeper")
+            .then(|| "ZooKeeper is not deployed: Kafka runs in KRaft mode".to_string());
         let _ = c;
         return Some(Resolution::Native(name.clone(), note));
     }
@@ -97,7 +108,7 @@ pub fn import_manifest(
     path: &Path,
     rel_path: &str,
     product: &str,
-    components: &BTreeMap<String, Component>,
+    components: &mut BTreeMap<String, Component>,
     drift: &mut Vec<Drift>,
 ) -> Option<(String, Release)> {
     let stem = path.file_stem()?.to_string_lossy().into_owned();
@@ -112,12 +123,22 @@ pub fn import_manifest(
     let root = match govdeploy_yaml::parse_single(&text) {
         Ok(root) => root,
         Err(err) => {
-            drift.push(invalid(rel_path, &key, err.pos(), format!("{err}; release skipped")));
+            drift.push(invalid(
+                rel_path,
+                &key,
+                err.pos(),
+                format!("{err}; release skipped"),
+            ));
             return None;
         }
     };
     let Some(module_nodes) = root.get("modules").filter(|m| !m.items().is_empty()) else {
-        drift.push(invalid(rel_path, &key, Some(root.pos), "no `modules` list; release skipped".into()));
+        drift.push(invalid(
+            rel_path,
+            &key,
+            Some(root.pos),
+            "no `modules` list; release skipped".into(),
+        ));
         return None;
     };
     let version = root
@@ -128,7 +149,12 @@ pub fn import_manifest(
     let mut modules: BTreeMap<String, Module> = BTreeMap::new();
     for module_node in module_nodes.items() {
         let Some(name) = module_node.get("name").and_then(Node::scalar_text) else {
-            drift.push(invalid(rel_path, &key, Some(module_node.pos), "module without a name; skipped".into()));
+            drift.push(invalid(
+                rel_path,
+                &key,
+                Some(module_node.pos),
+                "module without a name; skipped".into(),
+            ));
             continue;
         };
         let depends_on: Vec<String> = module_node
@@ -136,15 +162,44 @@ pub fn import_manifest(
             .map(|d| d.items().iter().filter_map(Node::scalar_text).collect())
             .unwrap_or_default();
         let mut module = Module {
-            kind: if name.starts_with("m_") { ModuleKind::Product } else { ModuleKind::Layer },
+            kind: if name.starts_with("m_") {
+                ModuleKind::Product
+            } else {
+                ModuleKind::Layer
+            },
             depends_on,
             components: BTreeMap::new(),
             migration_tags: BTreeMap::new(),
         };
-        for service in module_node.get("services").map(Node::items).unwrap_or_default() {
-            let Some(text) = service.scalar_text() else { continue };
+        for service in module_node
+            .get("services")
+            .map(Node::items)
+            .unwrap_or_default()
+        {
+            let Some(text) = service.scalar_text() else {
+                continue;
+            };
             let entry = parse_entry(&text);
-            match resolve_entry(&entry, components) {
+            let mut resolution = resolve_entry(&entry, components);
+            if resolution.is_none() && entry.path.contains('/') {
+                let (component_name, component) = manifest_only_component(&entry, &name, rel_path);
+                drift.push(Drift {
+                    kind: DriftKind::ManifestOnly,
+                    file: rel_path.to_string(),
+                    line: Some(service.pos.line),
+                    col: Some(service.pos.col),
+                    subject: entry.path.clone(),
+                    message: format!(
+                        "module `{name}` names `{text}` but no chart provides it: modelled as `{component_name}` with default settings (Spring Boot on 8080, 512Mi, no probes{}); review before deploying",
+                        if entry.name.ends_with("-db") { ", migration not run: its schema table is unknown" } else { "" }
+                    ),
+                });
+                components
+                    .entry(component_name.clone())
+                    .or_insert(component);
+                resolution = Some(Resolution::Service(component_name));
+            }
+            match resolution {
                 Some(Resolution::Service(component)) => {
                     module.components.insert(component, entry.tag);
                 }
@@ -181,9 +236,9 @@ pub fn import_manifest(
         }
         // Drop migration tags equal to the service tag: they carry no information.
         let service_tags = module.components.clone();
-        module
-            .migration_tags
-            .retain(|c, tag| service_tags.get(c).cloned().flatten().as_deref() != Some(tag.as_str()));
+        module.migration_tags.retain(|c, tag| {
+            service_tags.get(c).cloned().flatten().as_deref() != Some(tag.as_str())
+        });
         if modules.contains_key(&name) {
             drift.push(Drift {
                 kind: DriftKind::DuplicateName,
@@ -191,7 +246,8 @@ pub fn import_manifest(
                 line: Some(module_node.pos.line),
                 col: Some(module_node.pos.col),
                 subject: name.clone(),
-                message: "module defined twice; the later definition is merged into the first".into(),
+                message: "module defined twice; the later definition is merged into the first"
+                    .into(),
             });
             if let Some(existing) = modules.get_mut(&name) {
                 existing.components.extend(module.components);
@@ -235,6 +291,67 @@ fn spring_boot_for(version: &str) -> &'static str {
     }
 }
 
+/// A component for a manifest entry that has no chart. A `<svc>-db` entry stands for the
+/// service `<svc>`; its migration is left out because the schema table cannot be known.
+fn manifest_only_component(entry: &Entry, module: &str, rel_path: &str) -> (String, Component) {
+    use crate::model::{Backing, Port, Resources, Runtime, Tier, WorkloadKind};
+    let service_path = entry
+        .path
+        .strip_suffix("-db")
+        .unwrap_or(&entry.path)
+        .to_string();
+    let name = service_path
+        .rsplit('/')
+        .next()
+        .unwrap_or(&service_path)
+        .to_string();
+    let tier = match module {
+        "core" => Tier::Core,
+        "frontend" => Tier::Frontend,
+        "backbone" => Tier::Backbone,
+        m if m.starts_with("m_") => Tier::Municipal,
+        _ => Tier::Business,
+    };
+    let component = Component {
+        tier,
+        workload: WorkloadKind::Deployment,
+        runtime: Runtime::JavaSpring,
+        spring_boot: None,
+        image: Some(crate::model::Image {
+            repository: service_path,
+            default_tag: None,
+        }),
+        namespace: "egov".into(),
+        ports: vec![Port {
+            name: "http".into(),
+            port: 8080,
+            protocol: "TCP".into(),
+        }],
+        context_path: None,
+        gateway_routed: false,
+        ingress: false,
+        probes: None,
+        backing: [Backing::Postgres, Backing::Kafka].into_iter().collect(),
+        depends_on: Default::default(),
+        migration: None,
+        config_sources: Vec::new(),
+        env: Vec::new(),
+        resources: Resources {
+            memory: "512Mi".into(),
+            cpu: "100m".into(),
+            storage: None,
+        },
+        replicas: 1,
+        ready_seconds: 90,
+        provides: None,
+        source: Some(rel_path.to_string()),
+        aliases: Default::default(),
+        manifest_only: true,
+        schedule: None,
+    };
+    (name, component)
+}
+
 fn invalid(rel_path: &str, key: &str, pos: Option<govdeploy_yaml::Pos>, message: String) -> Drift {
     Drift {
         kind: DriftKind::InvalidManifest,
@@ -254,9 +371,20 @@ mod tests {
     fn entries_split_into_path_name_tag() {
         assert_eq!(
             parse_entry("egovio/egov-user:v1.2.8-9fde481-19"),
-            Entry { path: "egovio/egov-user".into(), name: "egov-user".into(), tag: Some("v1.2.8-9fde481-19".into()) }
+            Entry {
+                path: "egovio/egov-user".into(),
+                name: "egov-user".into(),
+                tag: Some("v1.2.8-9fde481-19".into())
+            }
         );
-        assert_eq!(parse_entry("kafka-v2"), Entry { path: "kafka-v2".into(), name: "kafka-v2".into(), tag: None });
+        assert_eq!(
+            parse_entry("kafka-v2"),
+            Entry {
+                path: "kafka-v2".into(),
+                name: "kafka-v2".into(),
+                tag: None
+            }
+        );
         assert_eq!(parse_entry("zuul:v1.3.1").tag.as_deref(), Some("v1.3.1"));
         assert_eq!(parse_entry("registry:5000/a/b").tag, None);
     }
@@ -264,7 +392,10 @@ mod tests {
     #[test]
     fn release_keys_and_spring_generations() {
         assert_eq!(release_key("dependancy_chart-digit-v2.8"), "digit-v2.8");
-        assert_eq!(release_key("dependency_chart-digit-core-v2.9"), "digit-core-v2.9");
+        assert_eq!(
+            release_key("dependency_chart-digit-core-v2.9"),
+            "digit-core-v2.9"
+        );
         assert_eq!(spring_boot_for("v2.9"), "3.2");
         assert_eq!(spring_boot_for("v2.8"), "1.5");
         assert_eq!(spring_boot_for("v2.10"), "3.2");

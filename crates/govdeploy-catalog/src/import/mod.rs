@@ -34,7 +34,9 @@ pub struct ImportOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("{path}: not a DIGIT-DevOps checkout: no `deploy-as-code/helm/charts` (or `charts`) directory")]
+    #[error(
+        "{path}: not a DIGIT-DevOps checkout: no `deploy-as-code/helm/charts` (or `charts`) directory"
+    )]
     NotACheckout { path: PathBuf },
     #[error("{path}: {source}")]
     Io {
@@ -81,8 +83,13 @@ fn read(path: &Path) -> Result<String, ImportError> {
     })
 }
 
-pub fn import_digit(root: &Path, options: &ImportOptions) -> Result<(Catalog, ImportReport), ImportError> {
-    let helm = helm_root(root).ok_or_else(|| ImportError::NotACheckout { path: root.to_path_buf() })?;
+pub fn import_digit(
+    root: &Path,
+    options: &ImportOptions,
+) -> Result<(Catalog, ImportReport), ImportError> {
+    let helm = helm_root(root).ok_or_else(|| ImportError::NotACheckout {
+        path: root.to_path_buf(),
+    })?;
     let charts_root = helm.join("charts");
     let mut drift = Vec::new();
 
@@ -234,7 +241,10 @@ pub fn import_digit(root: &Path, options: &ImportOptions) -> Result<(Catalog, Im
     let mut manifest_files = Vec::new();
     if manifests_root.is_dir() {
         let mut products: Vec<PathBuf> = std::fs::read_dir(&manifests_root)
-            .map_err(|source| ImportError::Io { path: manifests_root.clone(), source })?
+            .map_err(|source| ImportError::Io {
+                path: manifests_root.clone(),
+                source,
+            })?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_dir())
             .collect();
@@ -245,7 +255,10 @@ pub fn import_digit(root: &Path, options: &ImportOptions) -> Result<(Catalog, Im
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let mut files: Vec<PathBuf> = std::fs::read_dir(&product_dir)
-                .map_err(|source| ImportError::Io { path: product_dir.clone(), source })?
+                .map_err(|source| ImportError::Io {
+                    path: product_dir.clone(),
+                    source,
+                })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
                 .collect();
@@ -257,7 +270,9 @@ pub fn import_digit(root: &Path, options: &ImportOptions) -> Result<(Catalog, Im
     }
     for (product, path) in &manifest_files {
         let rel = chart::relative(root, path);
-        if let Some((key, release)) = manifest::import_manifest(path, &rel, product, &components, &mut drift) {
+        if let Some((key, release)) =
+            manifest::import_manifest(path, &rel, product, &mut components, &mut drift)
+        {
             if let Some(existing) = releases.get(&key) {
                 let existing: &crate::model::Release = existing;
                 drift.push(Drift {

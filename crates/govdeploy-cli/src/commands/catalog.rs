@@ -86,7 +86,12 @@ pub fn show(name: &str) -> anyhow::Result<i32> {
             return Ok(exit::INVALID_INPUT);
         }
     };
-    println!("catalogue {} ({} components, {} releases)", catalog.name, catalog.components.len(), catalog.releases.len());
+    println!(
+        "catalogue {} ({} components, {} releases)",
+        catalog.name,
+        catalog.components.len(),
+        catalog.releases.len()
+    );
     for (key, release) in &catalog.releases {
         let products: Vec<&str> = release
             .modules
@@ -94,7 +99,12 @@ pub fn show(name: &str) -> anyhow::Result<i32> {
             .filter(|(_, m)| m.kind == govdeploy_catalog::ModuleKind::Product)
             .map(|(n, _)| n.as_str())
             .collect();
-        println!("  release {key} ({} {}): products {}", release.product, release.version, products.join(", "));
+        println!(
+            "  release {key} ({} {}): products {}",
+            release.product,
+            release.version,
+            products.join(", ")
+        );
     }
     Ok(exit::OK)
 }

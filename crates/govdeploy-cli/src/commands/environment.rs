@@ -7,13 +7,18 @@ use crate::cli::{GraphFormat, OutputFormat};
 use crate::commands::report;
 use crate::{exit, pipeline};
 
+/// Runs the pipeline and prints one view of the plan. `warnings_in_view` says whether the
+/// view already shows the warnings (plan text and JSON do); otherwise they go to stderr.
 fn with_plan(
     env: &Path,
+    warnings_in_view: bool,
     print: impl FnOnce(&govdeploy_plan::Plan) -> String,
 ) -> anyhow::Result<i32> {
     match pipeline::plan(env) {
         Ok(planned) => {
-            report(&planned.warnings);
+            if !warnings_in_view {
+                report(&planned.warnings);
+            }
             let text = print(&planned.plan);
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;
@@ -24,27 +29,31 @@ fn with_plan(
         }
         Err(diagnostics) => {
             report(&diagnostics);
-            Ok(if diagnostics.has_errors() { exit::INVALID_INPUT } else { exit::FAILURE })
+            Ok(if diagnostics.has_errors() {
+                exit::INVALID_INPUT
+            } else {
+                exit::FAILURE
+            })
         }
     }
 }
 
 pub fn plan(env: &Path, output: OutputFormat) -> anyhow::Result<i32> {
-    with_plan(env, |plan| match output {
+    with_plan(env, true, |plan| match output {
         OutputFormat::Text => govdeploy_plan::render_text(plan),
         OutputFormat::Json => govdeploy_plan::to_json(plan),
     })
 }
 
 pub fn graph(env: &Path, format: GraphFormat) -> anyhow::Result<i32> {
-    with_plan(env, |plan| match format {
+    with_plan(env, false, |plan| match format {
         GraphFormat::Dot => govdeploy_plan::to_dot(plan),
         GraphFormat::Mermaid => govdeploy_plan::to_mermaid(plan),
     })
 }
 
 pub fn images(env: &Path, output: OutputFormat) -> anyhow::Result<i32> {
-    with_plan(env, |plan| {
+    with_plan(env, false, |plan| {
         let images = govdeploy_plan::image_list(plan);
         match output {
             OutputFormat::Text => images.join("\n"),
