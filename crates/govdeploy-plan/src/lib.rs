@@ -32,6 +32,7 @@ pub use capacity::{
 pub use export::{image_list, to_dot, to_json, to_mermaid};
 pub use model::*;
 pub use report::render_text;
+pub use resolve::check_names;
 
 /// Stable diagnostic codes of the plan stage.
 pub mod codes {

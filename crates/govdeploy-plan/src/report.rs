@@ -198,7 +198,7 @@ pub fn render_text(plan: &Plan) -> String {
         Capacity::Fits { nodes } => {
             let _ = writeln!(
                 out,
-                "\nCapacity: fits on {} node(s) (first-fit estimate; the scheduler spreads more)",
+                "\nCapacity: fits on {} node(s) (a placement estimate of the requests, least-allocated first)",
                 nodes.len()
             );
             table(&mut out, "  ", &node_rows(nodes));

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use govdeploy_catalog::{Backing, Catalog, Component, Release, Tier};
 use govdeploy_spec::{
     BackboneMode as SpecMode, BackboneStore, BackingStore, ComponentOverride, DigitServiceOverride,
-    LoadedEnvironment,
+    LoadedEnvironment, SourceMap,
 };
 use govdeploy_yaml::{Diagnostic, Diagnostics, did_you_mean};
 use petgraph::graph::DiGraph;
@@ -94,60 +94,9 @@ pub(crate) fn resolve<'a>(
     let spec = &loaded.env.spec;
     let sources = &loaded.sources;
 
-    // 1. The release.
-    let Some((release_name, release)) = catalog.releases.get_key_value(&spec.release) else {
-        let mut d = Diagnostic::error(
-            codes::UNKNOWN_RELEASE,
-            format!(
-                "release `{}` is not in catalogue `{}`",
-                spec.release, catalog.name
-            ),
-        )
-        .at(sources.locate(&["spec", "release"]));
-        let hint = match did_you_mean(&spec.release, catalog.releases.keys().map(String::as_str)) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => format!("available releases: {}", list(catalog.releases.keys())),
-        };
-        d = d.hint(hint);
-        diags.push(d);
-        return None;
-    };
-
-    // 2. Selected modules.
-    let products: Vec<&str> = release
-        .modules
-        .iter()
-        .filter(|(_, m)| m.kind == govdeploy_catalog::ModuleKind::Product)
-        .map(|(n, _)| n.as_str())
-        .collect();
-    let mut selected = BTreeSet::new();
-    for (i, name) in spec.modules.iter().enumerate() {
-        if release.modules.contains_key(name) {
-            selected.insert(name.clone());
-            continue;
-        }
-        let index = i.to_string();
-        let mut hint = String::new();
-        if let Some(s) = did_you_mean(name, release.modules.keys().map(String::as_str)) {
-            hint.push_str(&format!("did you mean `{s}`? "));
-        }
-        hint.push_str(&format!(
-            "products in {release_name}: {}",
-            if products.is_empty() {
-                "(none)".to_string()
-            } else {
-                list(&products)
-            }
-        ));
-        diags.push(
-            Diagnostic::error(
-                codes::UNKNOWN_MODULE,
-                format!("module `{name}` is not in release `{release_name}`"),
-            )
-            .at(sources.locate(&["spec", "modules", &index]))
-            .hint(hint),
-        );
-    }
+    // 1-2. The release and the selected modules.
+    let (release_name, release, selected) =
+        release_and_modules(&spec.release, &spec.modules, catalog, sources, diags)?;
 
     // 3. Module closure, breadth first from the selected modules in name order, so each
     //    module's reason is the shortest chain that pulled it in.
@@ -700,4 +649,118 @@ fn module_cycles(
             .hint("module dependencies must form a DAG: fix the release in the catalogue"),
         );
     }
+}
+
+/// Checks the release and the selected module names against the catalogue. Returns the
+/// release and the modules that exist in it; unknown names become diagnostics.
+pub(crate) fn release_and_modules<'a>(
+    release_key: &str,
+    module_names: &[String],
+    catalog: &'a Catalog,
+    sources: &SourceMap,
+    diags: &mut Diagnostics,
+) -> Option<(&'a String, &'a Release, BTreeSet<String>)> {
+    // The release.
+    let Some((release_name, release)) = catalog.releases.get_key_value(release_key) else {
+        let mut d = Diagnostic::error(
+            codes::UNKNOWN_RELEASE,
+            format!(
+                "release `{}` is not in catalogue `{}`",
+                release_key, catalog.name
+            ),
+        )
+        .at(sources.locate(&["spec", "release"]));
+        let hint = match did_you_mean(release_key, catalog.releases.keys().map(String::as_str)) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("available releases: {}", list(catalog.releases.keys())),
+        };
+        d = d.hint(hint);
+        diags.push(d);
+        return None;
+    };
+
+    // Selected modules.
+    let products: Vec<&str> = release
+        .modules
+        .iter()
+        .filter(|(_, m)| m.kind == govdeploy_catalog::ModuleKind::Product)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let mut selected = BTreeSet::new();
+    for (i, name) in module_names.iter().enumerate() {
+        if release.modules.contains_key(name) {
+            selected.insert(name.clone());
+            continue;
+        }
+        let index = i.to_string();
+        let mut hint = String::new();
+        if let Some(s) = did_you_mean(name, release.modules.keys().map(String::as_str)) {
+            hint.push_str(&format!("did you mean `{s}`? "));
+        }
+        hint.push_str(&format!(
+            "products in {release_name}: {}",
+            if products.is_empty() {
+                "(none)".to_string()
+            } else {
+                list(&products)
+            }
+        ));
+        diags.push(
+            Diagnostic::error(
+                codes::UNKNOWN_MODULE,
+                format!("module `{name}` is not in release `{release_name}`"),
+            )
+            .at(sources.locate(&["spec", "modules", &index]))
+            .hint(hint),
+        );
+    }
+
+    Some((release_name, release, selected))
+}
+
+/// What can be checked of an environment that failed validation: its release, module and
+/// override names against the catalogue, so one run reports every problem. Reads the raw
+/// merged document, since the typed environment could not be built.
+pub fn check_names(sources: &SourceMap, catalog: &Catalog) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    let Some(spec) = sources.tree().and_then(|t| t.get("spec")) else {
+        return diags;
+    };
+    if let Some(release) = spec.get("release").and_then(|r| r.as_str()) {
+        let modules: Vec<String> = spec
+            .get("modules")
+            .map(|m| {
+                m.items()
+                    .iter()
+                    .map(|i| i.scalar_text().unwrap_or_default())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let _ = release_and_modules(release, &modules, catalog, sources, &mut diags);
+    }
+    for (key, _) in spec
+        .get("components")
+        .map(|c| c.entries())
+        .unwrap_or_default()
+    {
+        if catalog.component(&key.name).is_none() {
+            let hint = match did_you_mean(&key.name, catalog.components.keys().map(String::as_str))
+            {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "`govdeploy plan` lists the components of a valid environment".to_string(),
+            };
+            diags.push(
+                Diagnostic::error(
+                    codes::UNKNOWN_OVERRIDE,
+                    format!(
+                        "spec.components.{} names a component that is not in catalogue `{}`",
+                        key.name, catalog.name
+                    ),
+                )
+                .at(sources.locate_key(&["spec", "components"], &key.name))
+                .hint(hint),
+            );
+        }
+    }
+    diags
 }

@@ -564,10 +564,14 @@ pub(crate) fn size(
     } else {
         (def.replicas.max(1), "catalogue")
     };
-    let autoscale = (rule.autoscale && stateless && replicas > 0).then(|| Autoscale {
-        min: replicas,
-        max: replicas.saturating_mul(2),
-    });
+    // Cluster infrastructure (ingress controller, cert-manager) scales by its own rules.
+    let autoscale =
+        (rule.autoscale && stateless && def.tier != Tier::Infra && replicas > 0).then(|| {
+            Autoscale {
+                min: replicas,
+                max: replicas.saturating_mul(2),
+            }
+        });
 
     // Storage per replica.
     let storage_bytes = match (store_rule.and_then(|r| r.storage), &def.resources.storage) {

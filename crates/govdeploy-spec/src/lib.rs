@@ -17,7 +17,9 @@ pub mod schema;
 pub mod sources;
 pub mod validate;
 
-pub use load::{DigitServiceOverride, LoadedEnvironment, SourceMap, load};
+pub use load::{
+    DigitServiceOverride, Invalid, LoadedEnvironment, SourceMap, load, load_keeping_sources,
+};
 pub use model::*;
 pub use quantity::{Quantity, QuantityError};
 pub use schema::json_schema;

@@ -55,16 +55,39 @@ const MAX_EXTENDS_DEPTH: usize = 32;
 /// Warnings (for example placeholders in a DIGIT env file section we ignore) come back in the
 /// second element on success.
 pub fn load(path: &Path) -> Result<(LoadedEnvironment, Diagnostics), Diagnostics> {
+    load_keeping_sources(path).map_err(|invalid| invalid.diagnostics)
+}
+
+/// An environment that failed validation. When the files parsed, `sources` still holds the
+/// merged document, so later stages can check what they can (release and module names
+/// against the catalogue) and every problem is reported in one run.
+#[derive(Debug)]
+pub struct Invalid {
+    pub diagnostics: Diagnostics,
+    pub sources: Option<SourceMap>,
+    pub base_dir: PathBuf,
+}
+
+/// Like [`load`], but an invalid environment keeps its parsed sources when there are any.
+pub fn load_keeping_sources(path: &Path) -> Result<(LoadedEnvironment, Diagnostics), Box<Invalid>> {
+    let base_dir = parent_dir(path);
+    let invalid = |diags: Vec<Diagnostic>, sources: Option<SourceMap>| {
+        Box::new(Invalid {
+            diagnostics: Diagnostics(diags).sorted(),
+            sources,
+            base_dir: base_dir.clone(),
+        })
+    };
     let mut loader = Loader::default();
     let top = loader.load_file(path, None, 0);
     if loader.diags.iter().any(Diagnostic::is_error) {
-        return Err(Diagnostics(loader.diags).sorted());
+        return Err(invalid(loader.diags, None));
     }
     let Some(top) = top else {
-        return Err(Diagnostics(loader.diags).sorted());
+        return Err(invalid(loader.diags, None));
     };
     let Some((mut tree, mut origin)) = merge_layers(loader.layers) else {
-        return Err(Diagnostics(loader.diags).sorted());
+        return Err(invalid(loader.diags, None));
     };
     // `extends` is not merged: the merged document keeps the environment file's own list.
     if let (Some(extends), Value::Map(entries)) = (top.extends, &mut tree.value) {
@@ -95,7 +118,7 @@ pub fn load(path: &Path) -> Result<(LoadedEnvironment, Diagnostics), Diagnostics
     }
 
     if diags.iter().any(Diagnostic::is_error) {
-        return Err(Diagnostics(diags).sorted());
+        return Err(invalid(diags, Some(sources)));
     }
     let env: Environment = match serde_json::from_value(tree.to_json()) {
         Ok(env) => env,
@@ -108,10 +131,9 @@ pub fn load(path: &Path) -> Result<(LoadedEnvironment, Diagnostics), Diagnostics
                 .at(sources.locate(&[]))
                 .hint("this is a gap in govdeploy's validation; please report it with the file"),
             );
-            return Err(Diagnostics(diags).sorted());
+            return Err(invalid(diags, Some(sources)));
         }
     };
-    let base_dir = parent_dir(path);
     Ok((
         LoadedEnvironment {
             env,

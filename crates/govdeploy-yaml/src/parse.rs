@@ -19,6 +19,18 @@ pub enum YamlError {
 }
 
 impl YamlError {
+    /// The problem without its position, for reports that print the position themselves.
+    pub fn description(&self) -> String {
+        let text = self.to_string();
+        match self.pos() {
+            Some(pos) => text
+                .strip_prefix(&format!("{pos}: "))
+                .unwrap_or(&text)
+                .to_string(),
+            None => text,
+        }
+    }
+
     pub fn pos(&self) -> Option<Pos> {
         match self {
             YamlError::Syntax { pos, .. }

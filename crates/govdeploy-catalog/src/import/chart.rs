@@ -102,7 +102,10 @@ pub fn import_values_file(
                     line: pos.map(|p| p.line),
                     col: pos.map(|p| p.col),
                     subject: file.component.clone(),
-                    message: format!("{dup}; Helm keeps the last value, and so does the importer"),
+                    message: format!(
+                        "{}; Helm keeps the last value, and so does the importer",
+                        dup.description()
+                    ),
                 });
             }
             root
@@ -115,7 +118,7 @@ pub fn import_values_file(
                 line: pos.map(|p| p.line),
                 col: pos.map(|p| p.col),
                 subject: file.component.clone(),
-                message: err.to_string(),
+                message: err.description(),
             });
             return None;
         }

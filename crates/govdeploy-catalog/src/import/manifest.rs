@@ -127,7 +127,7 @@ pub fn import_manifest(
                 rel_path,
                 &key,
                 err.pos(),
-                format!("{err}; release skipped"),
+                format!("{}; release skipped", err.description()),
             ));
             return None;
         }

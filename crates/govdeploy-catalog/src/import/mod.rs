@@ -50,11 +50,15 @@ pub enum ImportError {
 
 /// Counts and drift of one import.
 #[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImportReport {
     pub values_files: usize,
     pub components: usize,
+    /// Components read from chart values files.
     pub imported_components: usize,
     pub native_components: usize,
+    /// Components known only from release manifest entries (no chart).
+    pub manifest_only_components: usize,
     pub releases: usize,
     pub modules: usize,
     pub drift: Vec<Drift>,
@@ -104,7 +108,7 @@ pub fn import_digit(
                     line: err.pos().map(|p| p.line),
                     col: err.pos().map(|p| p.col),
                     subject: "common".into(),
-                    message: err.to_string(),
+                    message: err.description(),
                 });
                 Value::Object(Default::default())
             }
@@ -299,6 +303,7 @@ pub fn import_digit(
         components: components.len(),
         imported_components: imported_count,
         native_components: natives.len(),
+        manifest_only_components: components.values().filter(|c| c.manifest_only).count(),
         releases: releases.len(),
         modules: releases.values().map(|r| r.modules.len()).sum(),
         drift,

@@ -58,11 +58,12 @@ pub fn import_digit(
     write_atomic(&report_path, &report_yaml)?;
 
     println!(
-        "imported {} components ({} from {} values files, {} native), {} releases, {} modules",
+        "imported {} components ({} from {} values files, {} native, {} from manifests only), {} releases, {} modules",
         report.components,
         report.imported_components,
         report.values_files,
         report.native_components,
+        report.manifest_only_components,
         report.releases,
         report.modules
     );
