@@ -360,6 +360,7 @@ pub(crate) fn resolve<'a>(
                 if modules_listing.is_empty() {
                     // Native stores no release lists (Elasticsearch masters) always come along.
                     w.severity = govdeploy_yaml::Severity::Info;
+                    w.code = codes::PULLED_IN_NATIVE;
                 }
                 diags.push(w);
                 calls.insert(canonical.to_string());
