@@ -292,3 +292,53 @@ fn unknown_catalogue_is_reported_at_its_line() {
         "{err}"
     );
 }
+
+#[test]
+fn digit_env_file_sections_are_honoured_as_overrides() {
+    let corpus_env = root()
+        .join("../shared/corpus/digit-devops/deploy-as-code/helm/environments/egov-demo.yaml");
+    if !corpus_env.is_file() {
+        eprintln!("skipped: {} is absent", corpus_env.display());
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = dir.path().join("env.yaml");
+    std::fs::write(
+        &env,
+        format!(
+            "apiVersion: govdeploy.io/v1\nkind: Environment\nmetadata: {{name: demo}}\nspec:\n  release: urban-v2.4\n  modules: [m_pgr]\n  profile: dev\n  domain: x.example.org\n  digitEnvFile: {}\n  components:\n    egov-user: {{memory: 1Gi}}\n",
+            corpus_env.display()
+        ),
+    )
+    .expect("write");
+    let out = govdeploy(&["plan", "-o", "json", env.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    // egov-demo.yaml: egov-indexer memory_limits 768Mi, heap -Xmx512m.
+    let indexer = &plan["components"]["egov-indexer"];
+    assert_eq!(indexer["memory"], "768Mi", "{indexer}");
+    assert_eq!(indexer["heap"], "-Xmx512m", "{indexer}");
+    assert_eq!(indexer["sources"]["memory"], "digit-env");
+    // Our own override wins over the DIGIT file (512Mi, -Xmx256m for egov-user), and the heap
+    // follows our memory: one knob.
+    let user = &plan["components"]["egov-user"];
+    assert_eq!(user["memory"], "1Gi", "{user}");
+    assert_eq!(user["sources"]["memory"], "override");
+    assert_eq!(user["heap"], "-Xmx716m", "{user}");
+    // The demo file gives zuul -Xmx704m under a 512Mi limit: replaced by the derived heap, with
+    // a warning pointing at the DIGIT file.
+    let zuul = &plan["components"]["zuul"];
+    assert_eq!(zuul["heap"], "-Xmx358m", "{zuul}");
+    let warnings = plan["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w["code"] == "W-PLAN-DIGIT-HEAP-IGNORED"
+                && w["message"].as_str().unwrap_or_default().contains("`zuul`")
+                && w["location"]["file"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .ends_with("egov-demo.yaml")),
+        "{warnings:?}"
+    );
+}

@@ -62,6 +62,8 @@ pub mod codes {
     pub const BAD_QUANTITY: &str = "E-PLAN-BAD-QUANTITY";
     /// A backbone or infrastructure component was added because an included one needs it.
     pub const PULLED_IN: &str = "W-PLAN-PULLED-IN";
+    /// A DIGIT env file heap that does not fit the memory limit was replaced by the derived one.
+    pub const DIGIT_HEAP_IGNORED: &str = "W-PLAN-DIGIT-HEAP-IGNORED";
     /// A native store no module lists (Elasticsearch masters) was added: expected, informational.
     pub const PULLED_IN_NATIVE: &str = "I-PLAN-PULLED-IN";
     /// An included component calls a service that no selected module deploys.

@@ -6,7 +6,7 @@
 //! | value    | order                                                                          |
 //! |----------|--------------------------------------------------------------------------------|
 //! | memory   | `spec.components.X.memory` > DIGIT env file `memory_limits` > [`STORE_RULES`] > catalogue |
-//! | heap     | `spec.components.X.heap` > DIGIT env file `heap` > [`STORE_RULES`] (only with the rule's memory) > floor(70% of memory) in whole MiB |
+//! | heap     | `spec.components.X.heap` > DIGIT env file `heap` (only with DIGIT's memory, and only below it) > [`STORE_RULES`] (only with the rule's memory) > floor(70% of memory) in whole MiB |
 //! | CPU      | `spec.components.X.cpu` > catalogue; capped at [`CPU_REQUEST_CAP_MILLICORES`]; never a limit |
 //! | replicas | `spec.components.X.replicas` > DIGIT env file `replicas` > [`STORE_RULES`] > [`PROFILE_RULES`] |
 //! | storage  | [`STORE_RULES`] > catalogue `resources.storage`                                 |
@@ -463,7 +463,12 @@ pub(crate) fn size(
                 "override",
                 ov_at("heap"),
             )
-        } else if let Some(q) = digit.and_then(|d| d.heap.as_ref()) {
+        } else if let Some(q) = digit
+            .and_then(|d| d.heap.as_ref())
+            // A DIGIT heap was chosen for DIGIT's memory (the chart's or the env file's); once
+            // the memory comes from this environment or the profile, the heap follows it.
+            .filter(|_| matches!(memory_from, "digit-env" | "catalogue"))
+        {
             let at = digit.and_then(|d| d.location.clone());
             (
                 parse_bytes(
@@ -490,6 +495,28 @@ pub(crate) fn size(
             )
         } else {
             (Some(None), "derived", None)
+        };
+        // A DIGIT env file is third-party input: a heap that does not fit its limit (DIGIT's
+        // demo file gives zuul -Xmx704m under a 512Mi limit) is the very disagreement the
+        // one-knob rule removes, so it is replaced by the derived heap with a warning.
+        let (explicit, from, at) = match explicit {
+            Some(Some(h)) if ok && from == "digit-env" && h >= memory_bytes => {
+                diags.push(
+                    Diagnostic::warning(
+                        codes::DIGIT_HEAP_IGNORED,
+                        format!(
+                            "the DIGIT env file gives `{name}` heap {} under a memory limit of {}: the JVM would be killed for memory; using the derived heap {}",
+                            govdeploy_spec::quantity::format_bytes(h),
+                            govdeploy_spec::quantity::format_bytes(memory_bytes),
+                            xmx(derived_heap_bytes(memory_bytes))
+                        ),
+                    )
+                    .at(at)
+                    .hint(format!("set spec.components.{name}.memory to size it; the heap follows at {HEAP_PERCENT}%")),
+                );
+                (Some(None), "derived", None)
+            }
+            other => (other, from, at),
         };
         match explicit {
             None => ok = false,
