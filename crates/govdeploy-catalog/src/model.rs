@@ -358,6 +358,16 @@ pub struct Release {
     pub modules: BTreeMap<String, Module>,
 }
 
+impl Release {
+    /// Names of the selectable products (`m_*` modules), in name order.
+    pub fn products(&self) -> impl Iterator<Item = &str> {
+        self.modules
+            .iter()
+            .filter(|(_, m)| m.kind == ModuleKind::Product)
+            .map(|(n, _)| n.as_str())
+    }
+}
+
 impl Catalog {
     /// Finds a component by name or alias.
     pub fn component(&self, name: &str) -> Option<(&str, &Component)> {

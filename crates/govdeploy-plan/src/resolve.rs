@@ -681,12 +681,7 @@ pub(crate) fn release_and_modules<'a>(
     };
 
     // Selected modules.
-    let products: Vec<&str> = release
-        .modules
-        .iter()
-        .filter(|(_, m)| m.kind == govdeploy_catalog::ModuleKind::Product)
-        .map(|(n, _)| n.as_str())
-        .collect();
+    let products: Vec<&str> = release.products().collect();
     let mut selected = BTreeSet::new();
     for (i, name) in module_names.iter().enumerate() {
         if release.modules.contains_key(name) {
