@@ -272,9 +272,12 @@ pub struct Component {
     pub context_path: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub gateway_routed: bool,
-    /// Exposed by its own ingress rule (front ends, the gateway).
+    /// Exposed by its own ingress rule (front ends).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ingress: bool,
+    /// Host name of its own ingress rule, when it is not the environment's domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress_host: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probes: Option<Probes>,
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]

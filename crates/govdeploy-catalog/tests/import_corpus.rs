@@ -222,20 +222,38 @@ fn dependencies_come_from_service_host_references() {
 
 // ---- fidelity against the Helm-rendered corpus ----
 
-fn rendered_workload(corpus: &Path, name: &str) -> Option<Value> {
-    let text = std::fs::read_to_string(
-        corpus
-            .join("digit-devops-rendered")
-            .join(format!("{name}.yaml")),
-    )
-    .ok()?;
-    let docs = govdeploy_yaml::parse_documents(&text).ok()?;
-    docs.iter().map(|d| d.to_json()).find(|d| {
-        matches!(
-            d.get("kind").and_then(Value::as_str),
-            Some("Deployment" | "StatefulSet")
-        ) && d.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
+/// Every object Helm rendered for a service.
+fn rendered(corpus: &Path, name: &str) -> Vec<Value> {
+    let path = corpus
+        .join("digit-devops-rendered")
+        .join(format!("{name}.yaml"));
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    govdeploy_yaml::parse_documents(&text)
+        .map(|docs| docs.iter().map(|d| d.to_json()).collect())
+        .unwrap_or_default()
+}
+
+fn named<'a>(docs: &'a [Value], kinds: &[&str], name: &str) -> Option<&'a Value> {
+    docs.iter().find(|d| {
+        d.get("kind")
+            .and_then(Value::as_str)
+            .is_some_and(|k| kinds.contains(&k))
+            && d.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
     })
+}
+
+/// The pod spec of the service's workload: Deployment, StatefulSet or CronJob.
+fn rendered_pod_spec(docs: &[Value], name: &str) -> Option<(String, Value)> {
+    let workload = named(docs, &["Deployment", "StatefulSet", "CronJob"], name)?;
+    let kind = workload.get("kind").and_then(Value::as_str)?.to_string();
+    let pointer = if kind == "CronJob" {
+        "/spec/jobTemplate/spec/template/spec"
+    } else {
+        "/spec/template/spec"
+    };
+    Some((kind, workload.pointer(pointer)?.clone()))
 }
 
 fn names(list: Option<&Value>) -> BTreeSet<String> {
@@ -272,14 +290,44 @@ fn fidelity_with_helm_rendered_corpus() {
     let mut compared = 0;
     let mut failures = Vec::new();
     for (name, component) in &catalog.components {
-        let Some(workload) = rendered_workload(&corpus, name) else {
+        let docs = rendered(&corpus, name);
+        let Some((kind, spec)) = rendered_pod_spec(&docs, name) else {
             continue;
         };
         compared += 1;
-        let spec = workload
-            .pointer("/spec/template/spec")
-            .cloned()
-            .unwrap_or(Value::Null);
+        let ours_kind = format!("{:?}", component.workload);
+        if kind != ours_kind {
+            failures.push(format!("{name}: workload {kind} vs ours {ours_kind}"));
+        }
+        // Ingress: the rendered paths must include our context path, and a component we do
+        // not publish must have no Ingress.
+        let ingress_paths: BTreeSet<String> = named(&docs, &["Ingress"], name)
+            .and_then(|i| i.pointer("/spec/rules"))
+            .and_then(Value::as_array)
+            .map(|rules| {
+                rules
+                    .iter()
+                    .flat_map(|r| {
+                        r.pointer("/http/paths")
+                            .and_then(Value::as_array)
+                            .cloned()
+                            .unwrap_or_default()
+                    })
+                    .filter_map(|p| p.get("path").and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let published = component.gateway_routed || component.ingress;
+        match (&component.context_path, published) {
+            (Some(path), true) if !ingress_paths.contains(path) => failures.push(format!(
+                "{name}: ingress paths {ingress_paths:?} lack our context {path}"
+            )),
+            (_, false) if !ingress_paths.is_empty() => failures.push(format!(
+                "{name}: Helm renders an Ingress {ingress_paths:?}, ours has none"
+            )),
+            (None, true) => failures.push(format!("{name}: published without a context path")),
+            _ => {}
+        }
         let container = spec
             .pointer("/containers/0")
             .cloned()
@@ -386,7 +434,8 @@ fn fidelity_with_helm_rendered_corpus() {
             ));
         }
     }
-    assert!(compared >= 90, "only {compared} components compared");
+    eprintln!("compared {compared} components with the Helm-rendered corpus");
+    assert!(compared >= 110, "only {compared} components compared");
     assert!(
         failures.is_empty(),
         "{} fidelity differences:\n{}",

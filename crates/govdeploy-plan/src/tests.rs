@@ -52,6 +52,7 @@ fn comp(tier: Tier, namespace: &str, repo: &str, memory: &str, cpu: &str, ready:
         source: None,
         aliases: BTreeSet::new(),
         manifest_only: false,
+        ingress_host: None,
         schedule: None,
     }
 }

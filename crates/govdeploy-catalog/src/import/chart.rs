@@ -298,11 +298,22 @@ pub fn import_values_file(
         tcp: false,
     });
 
-    let ingress_enabled = truthy(&values, &["ingress", "enabled"]);
-    let zuul = truthy(&values, &["ingress", "zuul"]);
-    let context_path = text(&values, &["ingress", "context"])
-        .map(|c| format!("/{}", c.trim_matches('/')))
-        .filter(|c| c != "/");
+    // Gateways are never published through an Ingress of their own: the main gateway is the
+    // backend of the routed services' Ingresses, internal gateways stay internal (eGov's
+    // charts render none for them even where `ingress.zuul` is set).
+    // `ingress.zuul: true` alone publishes the route (eGov's charts render the Ingress for
+    // egov-filestore, which sets `zuul` without `enabled`).
+    let zuul = truthy(&values, &["ingress", "zuul"]) && tier != Tier::Gateway;
+    let ingress_enabled =
+        (truthy(&values, &["ingress", "enabled"]) || zuul) && tier != Tier::Gateway;
+    let context = text(&values, &["ingress", "context"]).map(|c| c.trim_matches('/').to_string());
+    // An empty context on an enabled ingress serves the site root (wordpress on its own host).
+    let context_path = match context {
+        Some(c) if !c.is_empty() => Some(format!("/{c}")),
+        _ if ingress_enabled && !zuul => Some("/".to_string()),
+        _ => None,
+    };
+    let ingress_host = text(&values, &["ingress", "hostName"]).filter(|_| ingress_enabled);
 
     let memory = text(&values, &["memory_limits"]).unwrap_or_else(|| DEFAULT_MEMORY.into());
     let (cpu, ready_seconds) = match runtime {
@@ -338,6 +349,7 @@ pub fn import_values_file(
         context_path,
         gateway_routed: ingress_enabled && zuul,
         ingress: ingress_enabled && !zuul,
+        ingress_host,
         probes,
         backing,
         depends_on: BTreeSet::new(),

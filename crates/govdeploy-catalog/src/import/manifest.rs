@@ -330,6 +330,7 @@ fn manifest_only_component(entry: &Entry, module: &str, rel_path: &str) -> (Stri
         context_path: None,
         gateway_routed: false,
         ingress: false,
+        ingress_host: None,
         probes: None,
         backing: [Backing::Postgres, Backing::Kafka].into_iter().collect(),
         depends_on: Default::default(),
