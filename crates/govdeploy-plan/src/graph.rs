@@ -96,32 +96,45 @@ pub(crate) fn edges(nodes: &BTreeMap<String, NodeInput>) -> Vec<Edge> {
         .collect()
 }
 
-/// Groups, levels and the critical path.
-pub(crate) fn order(nodes: &BTreeMap<String, NodeInput>, edges: Vec<Edge>) -> Ordered {
-    let names: Vec<&String> = nodes.keys().collect();
-    let index: BTreeMap<&str, usize> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.as_str(), i))
-        .collect();
+/// A graph over named nodes: node `i` is `names[i]`. Edges naming an unknown node are dropped.
+pub(crate) fn named_graph<'n>(
+    names: &[&str],
+    edges: impl IntoIterator<Item = (&'n str, &'n str)>,
+) -> DiGraph<usize, ()> {
+    let index: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let mut graph: DiGraph<usize, ()> = DiGraph::new();
     let ids: Vec<_> = (0..names.len()).map(|i| graph.add_node(i)).collect();
-    for e in &edges {
-        if let (Some(&a), Some(&b)) = (index.get(e.from.as_str()), index.get(e.to.as_str())) {
+    for (from, to) in edges {
+        if let (Some(&a), Some(&b)) = (index.get(from), index.get(to)) {
             graph.update_edge(ids[a], ids[b], ());
         }
     }
+    graph
+}
 
-    // Strongly connected components, members sorted by name.
-    let mut sccs: Vec<Vec<usize>> = petgraph::algo::tarjan_scc(&graph)
+/// Strongly connected components as node indices, each sorted, in sorted order (deterministic
+/// whatever order the algorithm finds them in).
+pub(crate) fn sorted_sccs(graph: &DiGraph<usize, ()>) -> Vec<Vec<usize>> {
+    let mut sccs: Vec<Vec<usize>> = petgraph::algo::tarjan_scc(graph)
         .into_iter()
         .map(|scc| {
-            let mut m: Vec<usize> = scc.into_iter().map(|n| n.index()).collect();
-            m.sort();
-            m
+            let mut members: Vec<usize> = scc.into_iter().map(|n| n.index()).collect();
+            members.sort();
+            members
         })
         .collect();
     sccs.sort();
+    sccs
+}
+
+/// Groups, levels and the critical path.
+pub(crate) fn order(nodes: &BTreeMap<String, NodeInput>, edges: Vec<Edge>) -> Ordered {
+    let names: Vec<&str> = nodes.keys().map(String::as_str).collect();
+    let graph = named_graph(
+        &names,
+        edges.iter().map(|e| (e.from.as_str(), e.to.as_str())),
+    );
+    let sccs = sorted_sccs(&graph);
     let mut scc_of = vec![0usize; names.len()];
     for (s, members) in sccs.iter().enumerate() {
         for &m in members {
@@ -129,10 +142,9 @@ pub(crate) fn order(nodes: &BTreeMap<String, NodeInput>, edges: Vec<Edge>) -> Or
         }
     }
     let mut needs: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); sccs.len()];
-    for e in &edges {
-        if let (Some(&a), Some(&b)) = (index.get(e.from.as_str()), index.get(e.to.as_str()))
-            && scc_of[a] != scc_of[b]
-        {
+    for e in graph.raw_edges() {
+        let (a, b) = (e.source().index(), e.target().index());
+        if scc_of[a] != scc_of[b] {
             needs[scc_of[a]].insert(scc_of[b]);
         }
     }
@@ -162,9 +174,9 @@ pub(crate) fn order(nodes: &BTreeMap<String, NodeInput>, edges: Vec<Edge>) -> Or
     let label = |s: usize| -> String {
         let members = &sccs[s];
         if members.len() == 1 {
-            names[members[0]].clone()
+            names[members[0]].to_string()
         } else {
-            let m: Vec<&str> = members.iter().map(|&i| names[i].as_str()).collect();
+            let m: Vec<&str> = members.iter().map(|&i| names[i]).collect();
             format!("{{{}}}", m.join(", "))
         }
     };
@@ -193,7 +205,7 @@ pub(crate) fn order(nodes: &BTreeMap<String, NodeInput>, edges: Vec<Edge>) -> Or
             Group {
                 id,
                 label: lbl.clone(),
-                members: sccs[*s].iter().map(|&i| names[i].clone()).collect(),
+                members: sccs[*s].iter().map(|&i| names[i].to_string()).collect(),
                 cyclic: sccs[*s].len() > 1,
                 level: *lvl,
                 duration_seconds: duration(*s),

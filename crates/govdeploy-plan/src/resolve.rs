@@ -13,7 +13,6 @@ use govdeploy_spec::{
     LoadedEnvironment, SourceMap,
 };
 use govdeploy_yaml::{Diagnostic, Diagnostics, did_you_mean};
-use petgraph::graph::DiGraph;
 
 use crate::codes;
 use crate::model::{BackboneMode, BackboneUse, External, PlannedModule};
@@ -606,36 +605,26 @@ fn module_cycles(
     modules: &BTreeMap<String, PlannedModule>,
     diags: &mut Diagnostics,
 ) {
-    let names: Vec<&String> = modules.keys().collect();
-    let index: BTreeMap<&str, usize> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.as_str(), i))
-        .collect();
-    let mut graph: DiGraph<usize, ()> = DiGraph::new();
-    let nodes: Vec<_> = (0..names.len()).map(|i| graph.add_node(i)).collect();
-    let mut self_loops = BTreeSet::new();
-    for (i, name) in names.iter().enumerate() {
-        let Some(module) = release.modules.get(name.as_str()) else {
-            continue;
-        };
-        for dep in &module.depends_on {
-            if let Some(&j) = index.get(dep.as_str()) {
-                if i == j {
-                    self_loops.insert(i);
-                }
-                graph.update_edge(nodes[i], nodes[j], ());
-            }
-        }
-    }
-    let mut cycles: Vec<Vec<&str>> = petgraph::algo::tarjan_scc(&graph)
+    let names: Vec<&str> = modules.keys().map(String::as_str).collect();
+    let edges = names.iter().flat_map(|name| {
+        release
+            .modules
+            .get(*name)
+            .map(|m| m.depends_on.iter().map(move |dep| (*name, dep.as_str())))
+            .into_iter()
+            .flatten()
+    });
+    let graph = crate::graph::named_graph(&names, edges);
+    let mut cycles: Vec<Vec<&str>> = crate::graph::sorted_sccs(&graph)
         .into_iter()
-        .filter(|scc| scc.len() > 1 || scc.iter().any(|n| self_loops.contains(&n.index())))
-        .map(|scc| {
-            let mut members: Vec<&str> = scc.iter().map(|n| names[n.index()].as_str()).collect();
-            members.sort();
-            members
+        .filter(|scc| {
+            scc.len() > 1
+                || scc.iter().any(|&i| {
+                    let node = petgraph::graph::NodeIndex::new(i);
+                    graph.contains_edge(node, node)
+                })
         })
+        .map(|scc| scc.iter().map(|&i| names[i]).collect())
         .collect();
     cycles.sort();
     for members in cycles {
