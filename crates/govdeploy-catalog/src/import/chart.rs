@@ -96,30 +96,32 @@ pub fn import_values_file(
         Ok((root, duplicates)) => {
             for dup in duplicates {
                 let pos = dup.pos();
-                drift.push(Drift {
-                    kind: DriftKind::DuplicateName,
-                    file: file.rel_path.clone(),
-                    line: pos.map(|p| p.line),
-                    col: pos.map(|p| p.col),
-                    subject: file.component.clone(),
-                    message: format!(
-                        "{}; Helm keeps the last value, and so does the importer",
-                        dup.description()
-                    ),
-                });
+                drift.push(
+                    Drift::new(
+                        DriftKind::DuplicateName,
+                        file.rel_path.clone(),
+                        file.component.clone(),
+                        format!(
+                            "{}; Helm keeps the last value, and so does the importer",
+                            dup.description()
+                        ),
+                    )
+                    .at(pos),
+                );
             }
             root
         }
         Err(err) => {
             let pos = err.pos();
-            drift.push(Drift {
-                kind: DriftKind::InvalidValues,
-                file: file.rel_path.clone(),
-                line: pos.map(|p| p.line),
-                col: pos.map(|p| p.col),
-                subject: file.component.clone(),
-                message: err.description(),
-            });
+            drift.push(
+                Drift::new(
+                    DriftKind::InvalidValues,
+                    file.rel_path.clone(),
+                    file.component.clone(),
+                    err.description(),
+                )
+                .at(pos),
+            );
             return None;
         }
     };
@@ -145,14 +147,12 @@ pub fn import_values_file(
     }
 
     let Some(repository) = text(&values, &["image", "repository"]) else {
-        drift.push(Drift {
-            kind: DriftKind::ChartWithoutImage,
-            file: file.rel_path.clone(),
-            line: None,
-            col: None,
-            subject: file.component.clone(),
-            message: "no `image.repository`: nothing to deploy, chart skipped".into(),
-        });
+        drift.push(Drift::new(
+            DriftKind::ChartWithoutImage,
+            file.rel_path.clone(),
+            file.component.clone(),
+            "no `image.repository`: nothing to deploy, chart skipped",
+        ));
         return None;
     };
     let image_tag = text(&values, &["image", "tag"]).filter(|t| t != "latest");
@@ -392,38 +392,40 @@ fn render_env(
     let rendered = match gotemplate::render(source, ctx) {
         Ok(r) => r,
         Err(err) => {
-            // Point at the line inside the values file: the template's own line offset from
-            // where the `env` block starts in this file (the env block may come from the
-            // environment file or the common chart, in which case we point at its key here).
-            let (line, col) = match root.get("env") {
+            // Point at the action inside the values file: the template's own line and column,
+            // offset by where the `env` block starts in this file. When the block comes from the
+            // environment file or the common chart, there is no position in this file.
+            let pos = match root.get("env") {
                 Some(node) if node.as_str() == Some(source.as_str()) => {
                     let start = node.content_pos();
-                    (start.line + err.line - 1, start.col + err.col - 1)
+                    Some(govdeploy_yaml::Pos {
+                        line: start.line + err.line - 1,
+                        col: start.col + err.col - 1,
+                    })
                 }
-                _ => (0, 0),
+                _ => None,
             };
-            drift.push(Drift {
-                kind: DriftKind::Template,
-                file: file.rel_path.clone(),
-                line: (line > 0).then_some(line),
-                col: (col > 0).then_some(col),
-                subject: file.component.clone(),
-                message: format!("`env`: {}: {}", err.message, err.construct),
-            });
+            drift.push(
+                Drift::new(
+                    DriftKind::Template,
+                    file.rel_path.clone(),
+                    file.component.clone(),
+                    format!("`env`: {}: {}", err.message, err.construct),
+                )
+                .at(pos),
+            );
             return Vec::new();
         }
     };
     let parsed = match govdeploy_yaml::parse_single(&rendered) {
         Ok(node) => node.to_json(),
         Err(err) => {
-            drift.push(Drift {
-                kind: DriftKind::Template,
-                file: file.rel_path.clone(),
-                line: None,
-                col: None,
-                subject: file.component.clone(),
-                message: format!("`env` renders to invalid YAML: {err}"),
-            });
+            drift.push(Drift::new(
+                DriftKind::Template,
+                file.rel_path.clone(),
+                file.component.clone(),
+                format!("`env` renders to invalid YAML: {err}"),
+            ));
             return Vec::new();
         }
     };

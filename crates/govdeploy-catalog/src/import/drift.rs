@@ -56,6 +56,31 @@ pub struct Drift {
     pub message: String,
 }
 
+impl Drift {
+    pub fn new(
+        kind: DriftKind,
+        file: impl Into<String>,
+        subject: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Drift {
+            kind,
+            file: file.into(),
+            line: None,
+            col: None,
+            subject: subject.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Places the finding at a position of its file, when one is known.
+    pub fn at(mut self, pos: Option<govdeploy_yaml::Pos>) -> Self {
+        self.line = pos.map(|p| p.line);
+        self.col = pos.map(|p| p.col);
+        self
+    }
+}
+
 impl std::fmt::Display for Drift {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.file)?;

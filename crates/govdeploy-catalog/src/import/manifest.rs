@@ -183,17 +183,10 @@ pub fn import_manifest(
             let mut resolution = resolve_entry(&entry, components);
             if resolution.is_none() && entry.path.contains('/') {
                 let (component_name, component) = manifest_only_component(&entry, &name, rel_path);
-                drift.push(Drift {
-                    kind: DriftKind::ManifestOnly,
-                    file: rel_path.to_string(),
-                    line: Some(service.pos.line),
-                    col: Some(service.pos.col),
-                    subject: entry.path.clone(),
-                    message: format!(
+                drift.push(Drift::new(DriftKind::ManifestOnly, rel_path.to_string(), entry.path.clone(), format!(
                         "module `{name}` names `{text}` but no chart provides it: modelled as `{component_name}` with default settings (Spring Boot on 8080, 512Mi, no probes{}); review before deploying",
                         if entry.name.ends_with("-db") { ", migration not run: its schema table is unknown" } else { "" }
-                    ),
-                });
+                    )).at(Some(service.pos)));
                 components
                     .entry(component_name.clone())
                     .or_insert(component);
@@ -213,25 +206,11 @@ pub fn import_manifest(
                 }
                 Some(Resolution::Native(component, note)) => {
                     if let Some(note) = note {
-                        drift.push(Drift {
-                            kind: DriftKind::ReplacedByNative,
-                            file: rel_path.to_string(),
-                            line: Some(service.pos.line),
-                            col: Some(service.pos.col),
-                            subject: entry.name.clone(),
-                            message: format!("{note} (module `{name}`)"),
-                        });
+                        drift.push(Drift::new(DriftKind::ReplacedByNative, rel_path.to_string(), entry.name.clone(), format!("{note} (module `{name}`)")).at(Some(service.pos)));
                     }
                     module.components.entry(component).or_insert(None);
                 }
-                None => drift.push(Drift {
-                    kind: DriftKind::EntryWithoutChart,
-                    file: rel_path.to_string(),
-                    line: Some(service.pos.line),
-                    col: Some(service.pos.col),
-                    subject: entry.path.clone(),
-                    message: format!("module `{name}` names `{text}`, but no chart or native component provides it; entry ignored"),
-                }),
+                None => drift.push(Drift::new(DriftKind::EntryWithoutChart, rel_path.to_string(), entry.path.clone(), format!("module `{name}` names `{text}`, but no chart or native component provides it; entry ignored")).at(Some(service.pos))),
             }
         }
         // Drop migration tags equal to the service tag: they carry no information.
@@ -240,15 +219,15 @@ pub fn import_manifest(
             service_tags.get(c).cloned().flatten().as_deref() != Some(tag.as_str())
         });
         if modules.contains_key(&name) {
-            drift.push(Drift {
-                kind: DriftKind::DuplicateName,
-                file: rel_path.to_string(),
-                line: Some(module_node.pos.line),
-                col: Some(module_node.pos.col),
-                subject: name.clone(),
-                message: "module defined twice; the later definition is merged into the first"
-                    .into(),
-            });
+            drift.push(
+                Drift::new(
+                    DriftKind::DuplicateName,
+                    rel_path.to_string(),
+                    name.clone(),
+                    "module defined twice; the later definition is merged into the first",
+                )
+                .at(Some(module_node.pos)),
+            );
             if let Some(existing) = modules.get_mut(&name) {
                 existing.components.extend(module.components);
                 existing.migration_tags.extend(module.migration_tags);
@@ -354,14 +333,7 @@ fn manifest_only_component(entry: &Entry, module: &str, rel_path: &str) -> (Stri
 }
 
 fn invalid(rel_path: &str, key: &str, pos: Option<govdeploy_yaml::Pos>, message: String) -> Drift {
-    Drift {
-        kind: DriftKind::InvalidManifest,
-        file: rel_path.to_string(),
-        line: pos.map(|p| p.line),
-        col: pos.map(|p| p.col),
-        subject: key.to_string(),
-        message,
-    }
+    Drift::new(DriftKind::InvalidManifest, rel_path, key, message).at(pos)
 }
 
 #[cfg(test)]

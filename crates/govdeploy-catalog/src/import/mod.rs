@@ -102,14 +102,15 @@ pub fn import_digit(
         match govdeploy_yaml::parse_single(&read(&common_path)?) {
             Ok(node) => node.to_json(),
             Err(err) => {
-                drift.push(Drift {
-                    kind: DriftKind::InvalidValues,
-                    file: chart::relative(root, &common_path),
-                    line: err.pos().map(|p| p.line),
-                    col: err.pos().map(|p| p.col),
-                    subject: "common".into(),
-                    message: err.description(),
-                });
+                drift.push(
+                    Drift::new(
+                        DriftKind::InvalidValues,
+                        chart::relative(root, &common_path),
+                        "common",
+                        err.description(),
+                    )
+                    .at(err.pos()),
+                );
                 Value::Object(Default::default())
             }
         }
@@ -158,27 +159,18 @@ pub fn import_digit(
             if let Some(first) = chart_names.get(chart_name)
                 && *first != chart_dir_rel
             {
-                drift.push(Drift {
-                    kind: DriftKind::DuplicateName,
-                    file: format!("{chart_dir_rel}/Chart.yaml"),
-                    line: None,
-                    col: None,
-                    subject: chart_name.clone(),
-                    message: format!("chart name `{chart_name}` is also declared by {first}/Chart.yaml; components are named after their directories"),
-                });
+                drift.push(Drift::new(DriftKind::DuplicateName, format!("{chart_dir_rel}/Chart.yaml"), chart_name.clone(), format!("chart name `{chart_name}` is also declared by {first}/Chart.yaml; components are named after their directories")));
             } else {
                 chart_names.insert(chart_name.clone(), chart_dir_rel);
             }
         }
         if let Some(native) = native_names.get(file.component.as_str()) {
-            drift.push(Drift {
-                kind: DriftKind::ReplacedByNative,
-                file: file.rel_path.clone(),
-                line: None,
-                col: None,
-                subject: file.component.clone(),
-                message: format!("backbone chart replaced by the native `{native}` component"),
-            });
+            drift.push(Drift::new(
+                DriftKind::ReplacedByNative,
+                file.rel_path.clone(),
+                file.component.clone(),
+                format!("backbone chart replaced by the native `{native}` component"),
+            ));
             continue;
         }
         let text = read(&file.path)?;
@@ -186,18 +178,16 @@ pub fn import_digit(
             continue;
         };
         if let Some(existing) = components.get(&imported.name) {
-            drift.push(Drift {
-                kind: DriftKind::DuplicateName,
-                file: file.rel_path.clone(),
-                line: None,
-                col: None,
-                subject: imported.name.clone(),
-                message: format!(
+            drift.push(Drift::new(
+                DriftKind::DuplicateName,
+                file.rel_path.clone(),
+                imported.name.clone(),
+                format!(
                     "component `{}` is already defined by {}; this one is ignored",
                     imported.name,
                     existing.source.as_deref().unwrap_or("another chart")
                 ),
-            });
+            ));
             continue;
         }
         refs.insert(imported.name.clone(), imported.service_refs);
@@ -228,14 +218,7 @@ pub fn import_digit(
                     }
                 }
                 Some(_) => {}
-                None => drift.push(Drift {
-                    kind: DriftKind::UnknownServiceReference,
-                    file: source.clone(),
-                    line: None,
-                    col: None,
-                    subject: name.clone(),
-                    message: format!("`{SERVICE_HOST_CONFIGMAP}` key `{key}` names a service no chart provides; no dependency recorded"),
-                }),
+                None => drift.push(Drift::new(DriftKind::UnknownServiceReference, source.clone(), name.clone(), format!("`{SERVICE_HOST_CONFIGMAP}` key `{key}` names a service no chart provides; no dependency recorded"))),
             }
         }
     }
@@ -279,17 +262,15 @@ pub fn import_digit(
         {
             if let Some(existing) = releases.get(&key) {
                 let existing: &crate::model::Release = existing;
-                drift.push(Drift {
-                    kind: DriftKind::DuplicateName,
-                    file: rel.clone(),
-                    line: None,
-                    col: None,
-                    subject: key.clone(),
-                    message: format!(
+                drift.push(Drift::new(
+                    DriftKind::DuplicateName,
+                    rel.clone(),
+                    key.clone(),
+                    format!(
                         "release `{key}` is also defined by {}; this one is ignored",
                         existing.source.as_deref().unwrap_or("another manifest")
                     ),
-                });
+                ));
                 continue;
             }
             releases.insert(key, release);
