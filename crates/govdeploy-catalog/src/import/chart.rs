@@ -51,7 +51,6 @@ pub struct ChartContext<'a> {
     /// The optional DIGIT environment file, whose per-chart sections fill values the chart
     /// leaves unset (as eGov's deployer does: the chart's own values win).
     pub env_file: Option<&'a Value>,
-    pub named_templates_base: &'a BTreeMap<String, String>,
 }
 
 pub fn tier_for(group: &str, name: &str) -> Tier {
@@ -163,7 +162,8 @@ pub fn import_values_file(
         .and_then(|p| u16::try_from(p).ok())
         .unwrap_or(8080);
 
-    let mut named = ctx.named_templates_base.clone();
+    // The common chart's named templates DIGIT values use: both print the service name.
+    let mut named = BTreeMap::new();
     named.insert("common.name".into(), name.clone());
     named.insert("common.fullname".into(), name.clone());
     let chart_name = file

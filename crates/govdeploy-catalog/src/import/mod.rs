@@ -128,11 +128,9 @@ pub fn import_digit(
         ),
         None => None,
     };
-    let named_templates = BTreeMap::new();
     let ctx = chart::ChartContext {
         common_defaults: &common_defaults,
         env_file: env_file.as_ref(),
-        named_templates_base: &named_templates,
     };
 
     let files = chart::discover(root, &charts_root).map_err(|source| ImportError::Io {
