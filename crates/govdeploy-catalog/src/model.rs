@@ -20,6 +20,11 @@ pub struct Catalog {
     pub provenance: Option<Provenance>,
     pub components: BTreeMap<String, Component>,
     pub releases: BTreeMap<String, Release>,
+    /// Site-independent defaults of the shared `egov-config` ConfigMap (pool sizes, time zone,
+    /// Flyway locations), from the DIGIT environment file with placeholders dropped. The
+    /// renderer computes the site-specific keys (database, Kafka, Elasticsearch, domain) itself.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shared_config: BTreeMap<String, String>,
 }
 
 /// Where generated data came from, so it can be regenerated and audited.

@@ -333,6 +333,7 @@ fn digit() -> Catalog {
         provenance: None,
         components,
         releases,
+        shared_config: BTreeMap::new(),
     }
 }
 
@@ -1015,6 +1016,7 @@ fn tiny(replicas: u32, memory: &str) -> Catalog {
                 modules,
             },
         )]),
+        shared_config: BTreeMap::new(),
     }
 }
 

@@ -305,6 +305,27 @@ pub fn import_digit(
         }),
         components,
         releases,
+        shared_config: env_file.as_ref().map(shared_config_defaults).unwrap_or_default(),
     };
     Ok((catalog, report))
+}
+
+/// The `egov-config` entries of a DIGIT environment file that hold real defaults: placeholders
+/// (`<db_host>`) and empty values are dropped, scalars kept as text.
+fn shared_config_defaults(env_file: &Value) -> BTreeMap<String, String> {
+    let data = env_file
+        .pointer("/cluster-configs/configmaps/egov-config/data")
+        .and_then(Value::as_object);
+    data.into_iter()
+        .flatten()
+        .filter_map(|(key, value)| {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Bool(b) => b.to_string(),
+                Value::Number(n) => n.to_string(),
+                _ => return None,
+            };
+            (!text.is_empty() && !text.contains('<')).then(|| (key.clone(), text))
+        })
+        .collect()
 }
