@@ -48,6 +48,17 @@ pub enum Command {
         #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
+    /// Render the environment's Kubernetes objects: one file per component plus a
+    /// kustomization.yaml, or one stream of documents with `-o -`.
+    Render {
+        env: PathBuf,
+        /// Output directory (created or replaced as a whole), or `-` for standard output.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// With `-o -`, also stream Secret objects (their values reach standard output).
+        #[arg(long)]
+        include_secrets: bool,
+    },
     /// Print the JSON Schema of the environment file (for editor completion).
     Schema,
     /// Work with catalogues.

@@ -13,6 +13,8 @@ use govdeploy_yaml::{Diagnostic, Diagnostics};
 pub struct Planned {
     pub plan: Plan,
     pub warnings: Diagnostics,
+    pub catalog: Catalog,
+    pub loaded: govdeploy_spec::LoadedEnvironment,
 }
 
 /// The catalogue named by `spec.catalog` (a built-in name or a path relative to the file).
@@ -49,5 +51,10 @@ pub fn plan(env_path: &Path) -> Result<Planned, Diagnostics> {
         .map_err(|d| Diagnostics(vec![d]))?;
     let (plan, plan_warnings) = govdeploy_plan::build(&loaded, &catalog)?;
     warnings.extend(plan_warnings);
-    Ok(Planned { plan, warnings })
+    Ok(Planned {
+        plan,
+        warnings,
+        catalog,
+        loaded,
+    })
 }

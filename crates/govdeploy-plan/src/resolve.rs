@@ -704,8 +704,9 @@ pub(crate) fn release_and_modules<'a>(
 }
 
 /// What can be checked of an environment that failed validation: its release, module and
-/// override names against the catalogue, so one run reports every problem. Reads the raw
-/// merged document, since the typed environment could not be built.
+/// component names (`spec.components` overrides and `spec.network.egress` entries) against the
+/// catalogue, so one run reports every problem. Reads the raw merged document, since the
+/// typed environment could not be built.
 pub fn check_names(sources: &SourceMap, catalog: &Catalog) -> Diagnostics {
     let mut diags = Diagnostics::default();
     let Some(spec) = sources.tree().and_then(|t| t.get("spec")) else {
@@ -723,12 +724,16 @@ pub fn check_names(sources: &SourceMap, catalog: &Catalog) -> Diagnostics {
             .unwrap_or_default();
         let _ = release_and_modules(release, &modules, catalog, sources, &mut diags);
     }
-    for (key, _) in spec
-        .get("components")
-        .map(|c| c.entries())
-        .unwrap_or_default()
-    {
-        if catalog.component(&key.name).is_none() {
+    // Mappings keyed by component name.
+    for keys in [&["components"][..], &["network", "egress"][..]] {
+        let entries = spec.path(keys).map(|c| c.entries()).unwrap_or_default();
+        let mut at = vec!["spec"];
+        at.extend_from_slice(keys);
+        let place = at.join(".");
+        for (key, _) in entries {
+            if catalog.component(&key.name).is_some() {
+                continue;
+            }
             let hint = match did_you_mean(&key.name, catalog.components.keys().map(String::as_str))
             {
                 Some(s) => format!("did you mean `{s}`?"),
@@ -738,11 +743,11 @@ pub fn check_names(sources: &SourceMap, catalog: &Catalog) -> Diagnostics {
                 Diagnostic::error(
                     codes::UNKNOWN_OVERRIDE,
                     format!(
-                        "spec.components.{} names a component that is not in catalogue `{}`",
+                        "{place}.{} names a component that is not in catalogue `{}`",
                         key.name, catalog.name
                     ),
                 )
-                .at(sources.locate_key(&["spec", "components"], &key.name))
+                .at(sources.locate_key(&at, &key.name))
                 .hint(hint),
             );
         }

@@ -11,7 +11,8 @@ use govdeploy_catalog::{
 };
 use govdeploy_spec::{
     BackboneStore, BackingStore, Cluster, ComponentOverride, DigitServiceOverride, Environment,
-    EnvironmentSpec, LoadedEnvironment, Metadata, NodePool, Profile, Quantity, Registry, SourceMap,
+    EnvironmentSpec, LoadedEnvironment, Metadata, Network, NodePool, Profile, Quantity, Registry,
+    SourceMap,
 };
 use govdeploy_yaml::Diagnostics;
 
@@ -359,6 +360,10 @@ fn env(modules: &[&str], profile: Profile) -> LoadedEnvironment {
                 registry: None,
                 components: BTreeMap::new(),
                 digit_env_file: None,
+                config_sources: BTreeMap::new(),
+                network: Network::default(),
+                secrets: None,
+                shared_config: BTreeMap::new(),
             },
         },
         sources: SourceMap::default(),
@@ -406,6 +411,52 @@ fn pool(count: u32, cpu: &str, memory: &str) -> NodePool {
 }
 
 // ---------------------------------------------------------------- resolution
+
+/// A source map over one in-memory environment file called `env.yaml`.
+fn sources_of(text: &str) -> SourceMap {
+    let root = govdeploy_yaml::parse_single(text).unwrap();
+    let (tree, origin) =
+        govdeploy_spec::merge::merge_layers([govdeploy_spec::merge::Layer { file: 0, root }])
+            .unwrap();
+    SourceMap::new(tree, origin, vec!["env.yaml".into()])
+}
+
+#[test]
+fn check_names_covers_overrides_and_egress_components() {
+    let sources = sources_of(
+        "spec:\n  release: digit-v2.9\n  modules: [m_pgr]\n  components:\n    egov-usr: {replicas: 2}\n    kafka-v2: {}\n  network:\n    egress:\n      pgr-servics:\n        - {to: 203.0.113.10/32, ports: [443]}\n      egov-user:\n        - {to: 203.0.113.10/32, ports: [443]}\n      sms-gateway-xyz: []\n",
+    );
+    let d = check_names(&sources, &digit());
+    let found: Vec<(String, &str)> =
+        d.0.iter()
+            .map(|x| {
+                let l = x.location.as_ref().unwrap();
+                (format!("{}:{}", l.line, l.col), x.code)
+            })
+            .collect();
+    assert_eq!(
+        found,
+        [
+            ("5:5".to_string(), codes::UNKNOWN_OVERRIDE),
+            ("9:7".to_string(), codes::UNKNOWN_OVERRIDE),
+            ("13:7".to_string(), codes::UNKNOWN_OVERRIDE),
+        ],
+        "{d}"
+    );
+    assert_eq!(
+        d.0[1].message,
+        "spec.network.egress.pgr-servics names a component that is not in catalogue `digit`"
+    );
+    assert_eq!(d.0[1].hint.as_deref(), Some("did you mean `pgr-services`?"));
+    assert_eq!(d.0[0].hint.as_deref(), Some("did you mean `egov-user`?"));
+    assert!(
+        d.0[2].hint.as_deref().unwrap().contains("govdeploy plan"),
+        "{d}"
+    );
+    // Nothing to check: no error.
+    assert!(check_names(&sources_of("spec: {network: {}}\n"), &digit()).is_empty());
+    assert!(check_names(&sources_of("kind: x\n"), &digit()).is_empty());
+}
 
 #[test]
 fn module_closure_records_reasons() {

@@ -1,6 +1,7 @@
 //! Checks the schema cannot express: the document's identity (`apiVersion`, `kind`), leftover
-//! `<placeholders>`, names and domains, heap versus memory, duplicates, and external backing
-//! stores without a host.
+//! `<placeholders>`, names and domains, heap versus memory, duplicates, external backing
+//! stores without a host, config sources ([`crate::config_source`]) and egress ranges
+//! ([`crate::network`]).
 //!
 //! They run on the merged located tree even when it has schema errors, so they read it
 //! defensively: a value of the wrong type is skipped here (the schema walk reports it).
@@ -25,6 +26,8 @@ pub fn check(tree: &Node, sources: &SourceMap) -> Vec<Diagnostic> {
     duplicate_modules(tree, sources, &mut out);
     duplicate_node_pools(tree, sources, &mut out);
     backbone_hosts(tree, sources, &mut out);
+    crate::config_source::check(tree, sources, &mut out);
+    crate::network::check(tree, sources, &mut out);
     out
 }
 

@@ -34,7 +34,8 @@ pub const QUANTITY: &str = "E-SPEC-QUANTITY";
 pub const HEAP: &str = "E-SPEC-HEAP";
 /// A backbone store with `mode: external` but no `host`.
 pub const EXTERNAL_HOST: &str = "E-SPEC-EXTERNAL-HOST";
-/// `metadata.name` is not a DNS-1123 label.
+/// `metadata.name` is not a DNS-1123 label, or a Secret name (`sshKeySecret`) is not a
+/// DNS-1123 subdomain.
 pub const NAME: &str = "E-SPEC-NAME";
 /// `spec.domain` is not a DNS name.
 pub const DOMAIN: &str = "E-SPEC-DOMAIN";
@@ -42,6 +43,21 @@ pub const DOMAIN: &str = "E-SPEC-DOMAIN";
 pub const DESERIALIZE: &str = "E-SPEC-DESERIALIZE";
 /// `spec.digitEnvFile` cannot be read or is not a YAML mapping.
 pub const DIGIT_ENV: &str = "E-SPEC-DIGIT-ENV";
+/// A value or list that must not be empty is empty (a secrets file path, a list of ports...).
+pub const EMPTY: &str = "E-SPEC-EMPTY";
+/// A `spec.configSources` entry with both `git` and `image`, or neither.
+pub const CONFIG_SOURCE: &str = "E-SPEC-CONFIG-SOURCE";
+/// A config source `git.repo` that is not a git repository URL.
+pub const GIT_REPO: &str = "E-SPEC-GIT-REPO";
+/// An SSH config source without `knownHosts`, a malformed `knownHosts` line, or no key for
+/// the repository's host.
+pub const KNOWN_HOSTS: &str = "E-SPEC-KNOWN-HOSTS";
+/// A config source `image` that is not a pinned OCI reference (no tag or digest, `latest`).
+pub const IMAGE: &str = "E-SPEC-IMAGE";
+/// An egress destination that is not a CIDR range.
+pub const CIDR: &str = "E-SPEC-CIDR";
+/// A `spec.sharedConfig` key that is not a valid ConfigMap key.
+pub const CONFIG_KEY: &str = "E-SPEC-CONFIG-KEY";
 
 /// `host`/`port` given for a backbone store that runs in the cluster: they are ignored.
 pub const BACKBONE_IGNORED: &str = "W-SPEC-BACKBONE-IGNORED";
@@ -49,6 +65,10 @@ pub const BACKBONE_IGNORED: &str = "W-SPEC-BACKBONE-IGNORED";
 pub const DIGIT_VALUE: &str = "W-SPEC-DIGIT-VALUE";
 /// A `<placeholder>` in a DIGIT env file value govdeploy reads: ignored.
 pub const DIGIT_PLACEHOLDER: &str = "W-SPEC-DIGIT-PLACEHOLDER";
+/// A config source `git.revision` that looks like a branch: it moves.
+pub const UNPINNED_REVISION: &str = "W-SPEC-UNPINNED-REVISION";
+/// An egress destination of `0.0.0.0/0` or `::/0`: the whole internet.
+pub const EGRESS_ANYWHERE: &str = "W-SPEC-EGRESS-ANYWHERE";
 
 /// Every code, for documentation and tests.
 pub const ALL: &[&str] = &[
@@ -73,7 +93,16 @@ pub const ALL: &[&str] = &[
     DOMAIN,
     DESERIALIZE,
     DIGIT_ENV,
+    EMPTY,
+    CONFIG_SOURCE,
+    GIT_REPO,
+    KNOWN_HOSTS,
+    IMAGE,
+    CIDR,
+    CONFIG_KEY,
     BACKBONE_IGNORED,
     DIGIT_VALUE,
     DIGIT_PLACEHOLDER,
+    UNPINNED_REVISION,
+    EGRESS_ANYWHERE,
 ];

@@ -7,16 +7,20 @@
 //! [`SourceMap`] kept here to point at the offending line.
 
 pub mod checks;
+pub mod cidr;
 pub mod codes;
+pub mod config_source;
 pub mod digit_env;
 pub mod load;
 pub mod merge;
 pub mod model;
+pub mod network;
 pub mod quantity;
 pub mod schema;
 pub mod sources;
 pub mod validate;
 
+pub use cidr::{Cidr, CidrError};
 pub use load::{
     DigitServiceOverride, Invalid, LoadedEnvironment, SourceMap, load, load_keeping_sources,
 };

@@ -45,6 +45,19 @@ pub struct LoadedEnvironment {
     pub digit_overrides: BTreeMap<String, DigitServiceOverride>,
 }
 
+impl LoadedEnvironment {
+    /// The secrets file named by `spec.secrets.file`, resolved like `spec.digitEnvFile`:
+    /// relative to the directory of the file that declared it (a base file's own directory
+    /// when the value is inherited from a base), and made absolute against the current
+    /// directory. `None` when no secrets file is named.
+    pub fn secrets_file(&self) -> Option<PathBuf> {
+        let declared = self.env.spec.secrets.as_ref()?;
+        let path = declared_path(&declared.file, &self.sources, &["spec", "secrets", "file"])
+            .unwrap_or_else(|| normalize(&self.base_dir.join(&declared.file)));
+        Some(std::path::absolute(&path).map_or(path, |p| normalize(&p)))
+    }
+}
+
 /// Deepest nesting accepted in an environment file (a real one needs about 6 levels).
 pub const MAX_DEPTH: usize = 64;
 
@@ -153,7 +166,13 @@ fn digit_env_path(tree: &Node, sources: &SourceMap) -> Option<PathBuf> {
     if name.trim().is_empty() || !crate::checks::placeholders(name).is_empty() {
         return None;
     }
-    let declared_in = sources.source_file(&path)?;
+    declared_path(name, sources, &path)
+}
+
+/// A path written at `keys` in the environment, relative to the directory of the file that
+/// supplied the value (an absolute path stays as it is).
+fn declared_path(name: &str, sources: &SourceMap, keys: &[&str]) -> Option<PathBuf> {
+    let declared_in = sources.source_file(keys)?;
     Some(normalize(&parent_dir(declared_in).join(name)))
 }
 

@@ -67,6 +67,11 @@ mod tests {
         assert_eq!(required("NodePool"), ["cpu", "memory"]);
         assert!(required("ComponentOverride").is_empty());
         assert!(required("BackboneStore").is_empty());
+        assert!(required("ConfigSourceSpec").is_empty());
+        assert_eq!(required("GitConfigSource"), ["repo", "revision"]);
+        assert_eq!(required("EgressRule"), ["to", "ports"]);
+        assert_eq!(required("Secrets"), ["file"]);
+        assert!(required("Network").is_empty());
         let top: Vec<&str> = v["required"]
             .as_array()
             .unwrap()
@@ -74,6 +79,53 @@ mod tests {
             .filter_map(|s| s.as_str())
             .collect();
         assert_eq!(top, ["apiVersion", "kind", "metadata", "spec"]);
+    }
+
+    #[test]
+    fn new_keys_are_documented() {
+        let v = schema_value();
+        let spec = &v["$defs"]["EnvironmentSpec"]["properties"];
+        for (key, words) in [
+            ("configSources", "pinned git revision"),
+            ("network", "beyond what its dependencies"),
+            ("secrets", "secrets"),
+            ("sharedConfig", "`egov-config` ConfigMap"),
+        ] {
+            let description = spec[key]["description"].as_str().unwrap_or_default();
+            assert!(description.contains(words), "{key}: {description}");
+        }
+        // The config source kinds are the only keys allowed (an enum of keys).
+        let kinds: Vec<&String> = spec["configSources"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(kinds, ["configs", "mdms-data", "other"]);
+        assert_eq!(spec["configSources"]["additionalProperties"], false);
+        assert_eq!(
+            spec["sharedConfig"]["propertyNames"]["pattern"],
+            crate::model::CONFIG_MAP_KEY_PATTERN
+        );
+        let defs = &v["$defs"];
+        let git = &defs["GitConfigSource"]["properties"];
+        assert_eq!(git["sshKeySecret"]["default"], "git-sync");
+        assert!(
+            git["knownHosts"]["description"]
+                .as_str()
+                .unwrap()
+                .contains("ssh-keyscan")
+        );
+        let ports = &defs["EgressRule"]["properties"]["ports"];
+        assert_eq!(ports["minItems"], 1);
+        assert_eq!(ports["items"]["minimum"], 1);
+        assert_eq!(ports["items"]["maximum"], 65535);
+        assert_eq!(defs["Secrets"]["properties"]["file"]["minLength"], 1);
+        assert!(
+            defs["ConfigSourceSpec"]["properties"]["image"]["description"]
+                .as_str()
+                .unwrap()
+                .contains("never `latest`")
+        );
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Validation of the merged located tree against the JSON Schema of the environment file.
 //!
 //! A small walker follows the schema (`$ref`/`$defs`, `properties`, `additionalProperties`,
-//! `required`, `type`, `enum`/`const`, `oneOf`/`anyOf`, `items`, `minimum`/`maximum`, integer
-//! `format`s and the known `pattern`s) over the located tree rather than over plain JSON, so
-//! every problem is reported at its exact file:line:col, and all of them are collected.
+//! `propertyNames`, `required`, `type`, `enum`/`const`, `oneOf`/`anyOf`, `items`,
+//! `minItems`, `minLength`, `minimum`/`maximum`, integer `format`s and the known `pattern`s)
+//! over the located tree rather than over plain JSON, so every problem is reported at its
+//! exact file:line:col, and all of them are collected.
 //!
 //! A string that still holds a `<placeholder>` is not checked further here: the placeholder is
 //! the problem, reported once by [`crate::checks`].
@@ -13,8 +14,12 @@ use serde_json::{Map, Value as Json};
 
 use crate::checks::placeholders;
 use crate::codes;
+use crate::model::{CONFIG_MAP_KEY_MAX_LEN, CONFIG_MAP_KEY_PATTERN, is_config_map_key};
 use crate::quantity::Quantity;
 use crate::sources::{SourceMap, display_path};
+
+/// Every `pattern` the schema may carry, each checked here by code that agrees with it.
+pub const KNOWN_PATTERNS: &[&str] = &[Quantity::PATTERN, CONFIG_MAP_KEY_PATTERN];
 
 /// Checks the merged tree against the environment file's schema.
 pub fn validate(tree: &Node, sources: &SourceMap) -> Vec<Diagnostic> {
@@ -76,7 +81,9 @@ impl<'a> Walker<'a> {
         match &node.value {
             Value::Int(i) => self.check_range(obj, *i, path),
             Value::Map(entries) => self.check_map(obj, entries, path),
+            Value::String(s) => self.check_min_length(obj, s, path),
             Value::Seq(items) => {
+                self.check_min_items(obj, items.len(), path);
                 if let Some(item_schema) = obj.get("items") {
                     for (index, item) in items.iter().enumerate() {
                         path.push(index.to_string());
@@ -259,6 +266,155 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// `minLength`; a blank string counts as empty (a path or name of spaces is a mistake).
+    fn check_min_length(&mut self, obj: &Map<String, Json>, value: &str, path: &[String]) {
+        let Some(min) = obj.get("minLength").and_then(Json::as_u64) else {
+            return;
+        };
+        let length = value.chars().count() as u64;
+        if length >= min && !value.trim().is_empty() {
+            return;
+        }
+        let key = last_key(path);
+        let (message, hint) = if value.trim().is_empty() {
+            let description = self.describe_place(path);
+            (
+                format!("`{}` is empty", display_path(path)),
+                format!("write a value for `{key}`{description}, or remove the key"),
+            )
+        } else {
+            (
+                format!(
+                    "`{}` must be at least {min} characters long, found {length}",
+                    display_path(path)
+                ),
+                format!("write a longer value for `{key}`"),
+            )
+        };
+        let d = Diagnostic::error(codes::EMPTY, message)
+            .at(self.sources.locate(&as_strs(path)))
+            .hint(hint);
+        self.diags.push(d);
+    }
+
+    /// `minItems`.
+    fn check_min_items(&mut self, obj: &Map<String, Json>, count: usize, path: &[String]) {
+        let Some(min) = obj.get("minItems").and_then(Json::as_u64) else {
+            return;
+        };
+        if count as u64 >= min {
+            return;
+        }
+        let key = last_key(path);
+        let description = self.describe_place(path);
+        let message = if count == 0 {
+            format!("`{}` is an empty list", display_path(path))
+        } else {
+            format!(
+                "`{}` needs at least {min} items, found {count}",
+                display_path(path)
+            )
+        };
+        let d = Diagnostic::error(codes::EMPTY, message)
+            .at(self.sources.locate(&as_strs(path)))
+            .hint(format!(
+                "list at least {min} item(s) under `{key}`{description}"
+            ));
+        self.diags.push(d);
+    }
+
+    /// ": <first sentence of the description>" of the property at `path`, or nothing.
+    fn describe_place(&self, path: &[String]) -> String {
+        let mut schema = self.root;
+        for segment in path {
+            let Some(next) = self.child_schema(schema, segment) else {
+                return String::new();
+            };
+            schema = next;
+        }
+        if path.is_empty() {
+            return String::new();
+        }
+        self.description(schema)
+            .map(|d| format!(" ({})", d.trim_end_matches('.')))
+            .unwrap_or_default()
+    }
+
+    /// The schema of `segment` (a key or a list index) below `schema`, following `$ref`s and
+    /// the only non-null branch of an `anyOf`.
+    fn child_schema(&self, schema: &'a Json, segment: &str) -> Option<&'a Json> {
+        let mut obj = self.resolve(schema)?;
+        if let Some(branches) = obj
+            .get("anyOf")
+            .or_else(|| obj.get("oneOf"))
+            .and_then(Json::as_array)
+        {
+            let mut non_null = branches
+                .iter()
+                .filter(|b| !self.resolve(b).is_some_and(only_null));
+            obj = self.resolve(non_null.next()?)?;
+        }
+        if segment.parse::<usize>().is_ok()
+            && let Some(items) = obj.get("items")
+        {
+            return Some(items);
+        }
+        obj.get("properties")
+            .and_then(|p| p.get(segment))
+            .or_else(|| obj.get("additionalProperties").filter(|a| a.is_object()))
+    }
+
+    /// `propertyNames`: every key of the mapping at `path` must match its pattern.
+    fn check_property_names(
+        &mut self,
+        obj: &Map<String, Json>,
+        entries: &[(govdeploy_yaml::Key, Node)],
+        path: &[String],
+    ) {
+        let Some(names) = obj.get("propertyNames").and_then(|n| self.resolve(n)) else {
+            return;
+        };
+        let Some(pattern) = names.get("pattern").and_then(Json::as_str) else {
+            return;
+        };
+        for (key, _) in entries {
+            if !placeholders(&key.name).is_empty() {
+                continue;
+            }
+            if pattern == CONFIG_MAP_KEY_PATTERN && !is_config_map_key(&key.name) {
+                let fixed: String = key
+                    .name
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                            c
+                        } else {
+                            '-'
+                        }
+                    })
+                    .take(CONFIG_MAP_KEY_MAX_LEN)
+                    .collect();
+                let mut hint = format!(
+                    "a ConfigMap key is 1 to {CONFIG_MAP_KEY_MAX_LEN} letters, digits, '-', '_' and '.'"
+                );
+                if fixed != key.name && is_config_map_key(&fixed) {
+                    hint.push_str(&format!(", e.g. `{fixed}`"));
+                }
+                let d = Diagnostic::error(
+                    codes::CONFIG_KEY,
+                    format!(
+                        "`{}`: `{}` is not a valid ConfigMap key",
+                        display_path(path),
+                        key.name
+                    ),
+                )
+                .at(self.sources.locate_key(&as_strs(path), &key.name))
+                .hint(hint);
+                self.diags.push(d);
+            }
+        }
+    }
+
     fn check_range(&mut self, obj: &Map<String, Json>, value: i64, path: &[String]) {
         let (mut min, mut max) = format_bounds(obj.get("format").and_then(Json::as_str));
         if let Some(m) = obj.get("minimum").and_then(Json::as_f64) {
@@ -291,6 +447,7 @@ impl<'a> Walker<'a> {
         entries: &[(govdeploy_yaml::Key, Node)],
         path: &mut Vec<String>,
     ) {
+        self.check_property_names(obj, entries, path);
         let properties = obj.get("properties").and_then(Json::as_object);
         let additional = obj.get("additionalProperties");
         for (key, value) in entries {
@@ -375,6 +532,14 @@ impl<'a> Walker<'a> {
             None => flat,
         })
     }
+}
+
+/// The last key of a path (skipping list indices), for hints: `ports` in `...rules[0].ports`.
+fn last_key(path: &[String]) -> &str {
+    path.iter()
+        .rev()
+        .find(|s| s.parse::<usize>().is_err())
+        .map_or("key", String::as_str)
 }
 
 fn as_strs(path: &[String]) -> Vec<&str> {
@@ -580,9 +745,10 @@ mod tests {
         collect(crate::schema::schema_value(), &mut patterns);
         assert!(!patterns.is_empty());
         assert!(
-            patterns.iter().all(|p| *p == Quantity::PATTERN),
+            patterns.iter().all(|p| KNOWN_PATTERNS.contains(p)),
             "{patterns:?}"
         );
+        assert!(patterns.contains(&CONFIG_MAP_KEY_PATTERN));
     }
 
     #[test]
@@ -734,6 +900,178 @@ mod tests {
         let text = VALID.replace("domain: d.example.org", "domain: <domain_name>")
             + "  profile: <profile>\n  components:\n    x: {replicas: <n>}\n";
         assert!(run(&text).is_empty());
+    }
+
+    #[test]
+    fn new_keys_in_a_valid_document_pass() {
+        let text = format!(
+            "{VALID}  configSources:\n    mdms-data:\n      git: {{repo: \"https://x.org/r.git\", revision: v1.0, sshKeySecret: deploy-key}}\n    configs: {{image: \"x/y:v1\"}}\n  network:\n    egress:\n      pgr-services:\n        - {{to: 203.0.113.10/32, ports: [443, 65535]}}\n  secrets: {{file: secrets.yaml}}\n  sharedConfig:\n    egov-state-level-tenant-id: pb\n    timezone: Asia/Kolkata\n    a.b_C-9: x\n"
+        );
+        assert!(run(&text).is_empty(), "{:?}", run(&text));
+    }
+
+    #[test]
+    fn config_source_kinds_are_an_enum_of_keys() {
+        let text = format!(
+            "{VALID}  configSources:\n    mdms:\n      image: x/y:v1\n    configs:\n      imgae: x/y:v1\n"
+        );
+        let diags = run(&text);
+        assert_eq!(
+            codes_at(&diags),
+            [
+                ("10:5".into(), codes::UNKNOWN_KEY),
+                ("13:7".into(), codes::UNKNOWN_KEY)
+            ]
+        );
+        assert_eq!(
+            diags[0].hint.as_deref(),
+            Some("did you mean `mdms-data`? allowed here: `configs`, `mdms-data`, `other`")
+        );
+        assert!(
+            diags[1]
+                .hint
+                .as_deref()
+                .unwrap()
+                .starts_with("did you mean `image`?"),
+            "{:?}",
+            diags[1]
+        );
+    }
+
+    #[test]
+    fn git_sources_need_repo_and_revision() {
+        let text = format!(
+            "{VALID}  configSources:\n    mdms-data:\n      git: {{repo: \"\", knownHost: x}}\n"
+        );
+        let diags = run(&text);
+        assert_eq!(
+            codes_at(&diags),
+            [
+                ("11:19".into(), codes::EMPTY),
+                ("11:23".into(), codes::UNKNOWN_KEY),
+                ("11:7".into(), codes::MISSING),
+            ]
+        );
+        assert_eq!(
+            diags[0].message,
+            "`spec.configSources.mdms-data.git.repo` is empty"
+        );
+        assert!(
+            diags[0]
+                .hint
+                .as_deref()
+                .unwrap()
+                .starts_with("write a value for `repo` (Repository URL:"),
+            "{:?}",
+            diags[0].hint
+        );
+        assert!(
+            diags[1]
+                .hint
+                .as_deref()
+                .unwrap()
+                .starts_with("did you mean `knownHosts`?")
+        );
+        assert_eq!(
+            diags[2].message,
+            "`spec.configSources.mdms-data.git` is missing the required key `revision`"
+        );
+        assert!(diags[2].hint.as_deref().unwrap().contains("40-character"));
+    }
+
+    #[test]
+    fn egress_ports_are_checked() {
+        let text = format!(
+            "{VALID}  network:\n    egress:\n      pgr-services:\n        - {{to: 10.0.0.0/8, ports: []}}\n        - {{to: 10.0.0.0/8, ports: [0, 443, 70000, \"80\"]}}\n        - {{ports: [443]}}\n      sms: {{to: 10.0.0.0/8}}\n"
+        );
+        let diags = run(&text);
+        assert_eq!(
+            codes_at(&diags),
+            [
+                ("12:35".into(), codes::EMPTY),
+                ("13:36".into(), codes::RANGE),
+                ("13:44".into(), codes::RANGE),
+                ("13:51".into(), codes::TYPE),
+                ("14:11".into(), codes::MISSING),
+                ("15:12".into(), codes::TYPE),
+            ]
+        );
+        assert_eq!(
+            diags[0].message,
+            "`spec.network.egress.pgr-services[0].ports` is an empty list"
+        );
+        assert!(
+            diags[0]
+                .hint
+                .as_deref()
+                .unwrap()
+                .starts_with("list at least 1 item(s) under `ports` (Destination TCP ports"),
+            "{:?}",
+            diags[0].hint
+        );
+        assert_eq!(
+            diags[1].message,
+            "`spec.network.egress.pgr-services[1].ports[0]` must be at least 1, found 0"
+        );
+        assert_eq!(
+            diags[2].message,
+            "`spec.network.egress.pgr-services[1].ports[2]` must be at most 65535, found 70000"
+        );
+        assert!(
+            diags[5]
+                .hint
+                .as_deref()
+                .unwrap()
+                .starts_with("write a list")
+        );
+    }
+
+    #[test]
+    fn secrets_file_must_not_be_empty() {
+        let diags = run(&format!("{VALID}  secrets: {{file: \"  \"}}\n"));
+        assert_eq!(codes_at(&diags), [("9:19".into(), codes::EMPTY)]);
+        assert!(
+            diags[0]
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("(The secrets file, relative to the environment file")
+        );
+        let diags = run(&format!("{VALID}  secrets: {{}}\n  sharedConfig: []\n"));
+        assert_eq!(
+            codes_at(&diags),
+            [
+                ("9:3".into(), codes::MISSING),
+                ("10:17".into(), codes::TYPE)
+            ]
+        );
+    }
+
+    #[test]
+    fn shared_config_keys_follow_configmap_syntax() {
+        let text = format!(
+            "{VALID}  sharedConfig:\n    egov-state-level-tenant-id: pb\n    \"tenant id\": pb\n    ..: x\n    port: 8080\n    <key>: x\n    {}: x\n",
+            "k".repeat(254)
+        );
+        let diags = run(&text);
+        assert_eq!(
+            codes_at(&diags),
+            [
+                ("11:5".into(), codes::CONFIG_KEY),
+                ("12:5".into(), codes::CONFIG_KEY),
+                ("15:5".into(), codes::CONFIG_KEY),
+                ("13:11".into(), codes::TYPE),
+            ]
+        );
+        assert_eq!(
+            diags[0].message,
+            "`spec.sharedConfig`: `tenant id` is not a valid ConfigMap key"
+        );
+        assert_eq!(
+            diags[0].hint.as_deref(),
+            Some("a ConfigMap key is 1 to 253 letters, digits, '-', '_' and '.', e.g. `tenant-id`")
+        );
+        assert!(diags[3].hint.as_deref().unwrap().contains("\"8080\""));
     }
 
     #[test]

@@ -19,6 +19,11 @@ fn survives(dir: &Path, name: &str, bytes: &[u8]) {
             assert!(diags.has_errors(), "{name}: an Err without errors: {diags}");
             let text = diags.to_string();
             assert!(text.contains("error["), "{name}: {text}");
+            // Validation catches everything the typed model rejects.
+            assert!(
+                !text.contains(govdeploy_spec::codes::DESERIALIZE),
+                "{name}: {text}"
+            );
         }
     }
 }
@@ -74,6 +79,8 @@ fn garbage_inputs_are_reported_not_panicked_on() {
         ("anchors", b"a: &a [1, 2]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b]\n".to_vec()),
         ("merge-key", b"base: &b {x: 1}\nspec:\n  <<: *b\n  <<: *b\n".to_vec()),
         ("keys-of-all-kinds", b"1: a\ntrue: b\n~: c\n1.5: d\n".to_vec()),
+        ("runtime-garbage", b"apiVersion: govdeploy.io/v1\nkind: Environment\nmetadata: {name: x}\nspec: {release: r, modules: [], domain: x.org, configSources: {mdms-data: {git: ~, image: ~}, configs: {git: {repo: [1], revision: {a: b}, knownHosts: \"\\0\\n\\xff host ssh-rsa ====\"}, image: 5}, other: [x]}, network: {egress: {a: [{to: 1, ports: [1e9, -1, .nan]}], b: x, c: [~]}}, secrets: [a], sharedConfig: {1: 2, true: [x], \"\": y}}\n".to_vec()),
+        ("runtime-types", b"apiVersion: govdeploy.io/v1\nkind: Environment\nmetadata: {name: x}\nspec: {release: r, modules: [], domain: x.org, configSources: [], network: [], secrets: ~, sharedConfig: x}\n".to_vec()),
     ];
     for (name, bytes) in &cases {
         survives(d, name, bytes);
@@ -96,7 +103,12 @@ fn every_prefix_and_mutation_of_real_files_is_handled() {
     let dir = tempfile::tempdir().unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut rng = Lcg(7);
-    for name in ["valid.yaml", "mistakes.yaml", "layered/overlay.yaml"] {
+    for name in [
+        "valid.yaml",
+        "mistakes.yaml",
+        "layered/overlay.yaml",
+        "runtime/base.yaml",
+    ] {
         let original = std::fs::read(fixtures.join(name)).unwrap();
         for end in 0..=original.len() {
             survives(dir.path(), "prefix.yaml", &original[..end]);

@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use govdeploy_spec::{BackboneMode, BackingStore, Profile, Quantity, codes, load};
+use govdeploy_spec::{
+    BackboneMode, BackingStore, ConfigSourceKind, ConfigSourceSpec, Profile, Quantity, codes, load,
+};
 use govdeploy_yaml::{Diagnostics, Location, Severity};
 
 fn fixture(name: &str) -> PathBuf {
@@ -440,4 +442,231 @@ fn codes_are_unique_and_well_formed() {
             "{code}"
         );
     }
+}
+
+#[test]
+fn runtime_keys_layer_like_the_rest() {
+    let uat = fixture("runtime/envs/uat.yaml");
+    let base = fixture("runtime/base.yaml");
+    let (loaded, warnings) = load(&uat).unwrap_or_else(|d| panic!("{d}"));
+    assert!(warnings.is_empty(), "{warnings}");
+    assert_eq!(loaded.files, [base.clone(), uat.clone()]);
+    let spec = &loaded.env.spec;
+
+    // Mappings merge key by key: only the revision and the key Secret move in UAT.
+    let mdms = spec.config_sources[&ConfigSourceKind::MdmsData]
+        .git()
+        .unwrap();
+    assert_eq!(mdms.repo, "git@github.com:egovernments/egov-mdms-data.git");
+    assert_eq!(mdms.revision, "89abcdef0123456789abcdef0123456789abcdef");
+    assert_eq!(mdms.ssh_key_secret, "mdms-deploy-key");
+    assert!(
+        mdms.known_hosts
+            .as_deref()
+            .unwrap()
+            .starts_with("github.com ssh-ed25519 AAAA")
+    );
+    // `git: null` removes the inherited source, so the image is the only one.
+    assert_eq!(
+        spec.config_sources[&ConfigSourceKind::Configs],
+        ConfigSourceSpec::Image("registry.local:5000/egov/configs:v2.4.1".into())
+    );
+    assert!(!spec.config_sources.contains_key(&ConfigSourceKind::Other));
+
+    // Egress: components merge, each component's list is replaced whole.
+    let egress = &spec.network.egress;
+    assert_eq!(
+        egress.keys().collect::<Vec<_>>(),
+        ["egov-notification-sms", "pgr-services"]
+    );
+    assert_eq!(egress["pgr-services"].len(), 1);
+    assert_eq!(egress["pgr-services"][0].to, "2001:db8::/32");
+    assert!(egress["pgr-services"][0].cidr().unwrap().is_ipv6());
+    assert_eq!(egress["egov-notification-sms"][0].ports, [443, 8443]);
+
+    // Shared config: merged, overridden, and a key removed with `~`.
+    assert_eq!(
+        spec.shared_config
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect::<Vec<_>>(),
+        [("mobile-number-length", "10"), ("timezone", "Asia/Kolkata")]
+    );
+
+    // The secrets file is inherited: it is relative to the base file's directory.
+    assert_eq!(spec.secrets.as_ref().unwrap().file, "secrets/dev.yaml");
+    assert_eq!(
+        loaded.secrets_file(),
+        Some(fixture("runtime/secrets/dev.yaml"))
+    );
+
+    let at = |file: &Path, line, col| {
+        Some(Location {
+            file: file.to_path_buf(),
+            line,
+            col,
+        })
+    };
+    let s = &loaded.sources;
+    let mdms_path = ["spec", "configSources", "mdms-data", "git"];
+    assert_eq!(
+        s.locate(&[&mdms_path[..], &["repo"]].concat()),
+        at(&base, 14, 15)
+    );
+    assert_eq!(
+        s.locate(&[&mdms_path[..], &["revision"]].concat()),
+        at(&uat, 8, 23)
+    );
+    assert_eq!(
+        s.locate(&[
+            "spec",
+            "network",
+            "egress",
+            "egov-notification-sms",
+            "0",
+            "to"
+        ]),
+        at(&base, 25, 16)
+    );
+    assert_eq!(
+        s.locate(&["spec", "network", "egress", "pgr-services", "0", "to"]),
+        at(&uat, 15, 16)
+    );
+    assert_eq!(
+        s.locate_key(&["spec", "sharedConfig"], "timezone"),
+        at(&uat, 17, 5)
+    );
+    assert_eq!(
+        s.source_file(&["spec", "secrets", "file"]),
+        Some(base.as_path())
+    );
+
+    // The typed environment serialises back without the keys that are empty.
+    let json = serde_json::to_value(&loaded.env).unwrap();
+    assert_eq!(
+        json["spec"]["configSources"]["configs"],
+        serde_json::json!({"image": "registry.local:5000/egov/configs:v2.4.1"})
+    );
+}
+
+#[test]
+fn the_secrets_file_is_relative_to_the_file_that_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "base.yaml",
+        "apiVersion: govdeploy.io/v1\nkind: Environment\nmetadata: {name: b}\nspec: {release: r, modules: [], domain: x.org, secrets: {file: secrets/base.yaml}}\n",
+    );
+    std::fs::create_dir(d.join("envs")).unwrap();
+    let inherits = write(&d.join("envs"), "dev.yaml", "extends: [../base.yaml]\n");
+    let (loaded, _) = load(&inherits).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.secrets_file(), Some(d.join("secrets/base.yaml")));
+
+    let own = write(
+        &d.join("envs"),
+        "prod.yaml",
+        "extends: [../base.yaml]\nspec:\n  secrets: {file: ../secrets/prod.yaml}\n",
+    );
+    let (loaded, _) = load(&own).unwrap_or_else(|e| panic!("{e}"));
+    let path = loaded.secrets_file().unwrap();
+    assert!(path.is_absolute(), "{}", path.display());
+    assert_eq!(path, d.join("secrets/prod.yaml"));
+
+    let absolute = write(
+        &d.join("envs"),
+        "abs.yaml",
+        "extends: [../base.yaml]\nspec:\n  secrets: {file: /etc/govdeploy/secrets.yaml}\n",
+    );
+    let (loaded, _) = load(&absolute).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        loaded.secrets_file(),
+        Some(PathBuf::from("/etc/govdeploy/secrets.yaml"))
+    );
+
+    let none = write(
+        d,
+        "none.yaml",
+        "apiVersion: govdeploy.io/v1\nkind: Environment\nmetadata: {name: b}\nspec: {release: r, modules: [], domain: x.org}\n",
+    );
+    assert_eq!(load(&none).unwrap().0.secrets_file(), None);
+}
+
+#[test]
+fn switching_an_inherited_source_needs_a_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "base.yaml",
+        "apiVersion: govdeploy.io/v1\nkind: Environment\nmetadata: {name: b}\nspec:\n  release: r\n  modules: []\n  domain: x.org\n  configSources:\n    configs:\n      git: {repo: \"https://x.org/c.git\", revision: v1}\n",
+    );
+    let env = write(
+        d,
+        "env.yaml",
+        "extends: [base.yaml]\nspec:\n  configSources:\n    configs:\n      image: registry.local/egov/configs:v1\n",
+    );
+    let diags = load(&env).unwrap_err();
+    assert_eq!(
+        summary(&diags),
+        ["env.yaml:5:7 E-SPEC-CONFIG-SOURCE"],
+        "{diags}"
+    );
+    let hint = diags.0[0].hint.as_deref().unwrap();
+    assert!(
+        hint.contains("`git` comes from") && hint.contains("`git: null`"),
+        "{hint}"
+    );
+}
+
+#[test]
+fn runtime_key_mistakes_are_reported_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = write(
+        dir.path(),
+        "env.yaml",
+        "apiVersion: govdeploy.io/v1
+kind: Environment
+metadata: {name: x}
+spec:
+  release: r
+  modules: []
+  domain: x.org
+  configSources:
+    mdms-data:
+      git: {repo: \"git@github.com:egovernments/egov-mdms-data.git\", revision: master}
+    configs: {image: egovio/configs:latest}
+    confgs: {image: egovio/configs:v1}
+  network:
+    egress:
+      pgr-services:
+        - {to: 0.0.0.0/0, ports: [443]}
+        - {to: 10.0.0.1/8, ports: [0]}
+  secrets: {file: \"\"}
+  sharedConfig: {\"tenant id\": pb}
+",
+    );
+    let diags = load(&env).unwrap_err();
+    assert_eq!(
+        summary(&diags),
+        [
+            "env.yaml:10:19 E-SPEC-KNOWN-HOSTS",
+            "env.yaml:10:79 W-SPEC-UNPINNED-REVISION",
+            "env.yaml:11:22 E-SPEC-IMAGE",
+            "env.yaml:12:5 E-SPEC-UNKNOWN-KEY",
+            "env.yaml:16:16 W-SPEC-EGRESS-ANYWHERE",
+            "env.yaml:17:16 E-SPEC-CIDR",
+            "env.yaml:17:36 E-SPEC-RANGE",
+            "env.yaml:18:19 E-SPEC-EMPTY",
+            "env.yaml:19:18 E-SPEC-CONFIG-KEY",
+        ],
+        "{diags}"
+    );
+    let text = diags.to_string();
+    assert!(
+        text.contains("help: pin the host key: add `knownHosts:` with the output of `ssh-keyscan -t ed25519 github.com`"),
+        "{text}"
+    );
+    assert!(text.contains("help: did you mean `configs`?"), "{text}");
+    assert!(text.ends_with("7 error(s), 2 warning(s)"), "{text}");
 }

@@ -9,7 +9,7 @@ use govdeploy_catalog::import::{ImportOptions, import_digit as import};
 use crate::exit;
 
 /// Writes a file atomically: a reader never sees a half-written catalogue.
-fn write_atomic(path: &Path, contents: &str) -> anyhow::Result<()> {
+pub(crate) fn write_atomic(path: &Path, contents: &str) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let file_name = path
         .file_name()

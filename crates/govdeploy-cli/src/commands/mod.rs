@@ -1,7 +1,8 @@
 //! One module per subcommand; `run` dispatches and turns results into exit codes.
 
-mod catalog;
+pub(crate) mod catalog;
 mod environment;
+mod render;
 mod schema;
 
 use govdeploy_yaml::Diagnostics;
@@ -14,6 +15,11 @@ pub fn run(cli: Cli) -> i32 {
         Command::Plan { env, output } => environment::plan(&env, output),
         Command::Graph { env, format } => environment::graph(&env, format),
         Command::Images { env, output } => environment::images(&env, output),
+        Command::Render {
+            env,
+            output,
+            include_secrets,
+        } => render::run(&env, &output, include_secrets),
         Command::Schema => schema::run(),
         Command::Catalog(CatalogCommand::ImportDigit {
             checkout,
