@@ -182,11 +182,11 @@ fn every_workload_meets_the_checklist() {
                 .unwrap_or_default();
             let unique: BTreeSet<&&str> = names.iter().collect();
             assert_eq!(unique.len(), names.len(), "{name}: duplicate env names");
-            // No env var carries a password or key literally.
+            // Plain values live in the component's ConfigMap; only references and
+            // `$(VAR)` expansions stay in the pod spec.
             for e in c["env"].as_array().into_iter().flatten() {
-                let env_name = e["name"].as_str().unwrap_or_default();
-                if env_name.contains("PASSWORD") || env_name.ends_with("_KEY") {
-                    assert!(e["value"].is_null(), "{name}: {env_name} given literally");
+                if let Some(v) = e["value"].as_str() {
+                    assert!(v.contains("$("), "{name}: literal env {}", e["name"]);
                 }
             }
         }
@@ -215,6 +215,26 @@ fn every_workload_meets_the_checklist() {
         );
     }
     assert!(checked > 40, "{checked} workloads");
+    // No ConfigMap holds what looks like a credential.
+    for cm in objects.iter().filter(|o| o["kind"] == "ConfigMap") {
+        for key in cm["data"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k.to_ascii_uppercase())
+        {
+            let credential = [
+                "_PASSWORD",
+                "_SECRET",
+                "_SECRETKEY",
+                "_SECRET_KEY",
+                "_TOKEN",
+            ]
+            .iter()
+            .any(|s| key.ends_with(s));
+            assert!(!credential, "{}: {key}", cm["metadata"]["name"]);
+        }
+    }
     // Every namespace that runs pods denies by default and has quotas.
     for ns in objects.iter().filter(|o| o["kind"] == "Namespace") {
         let ns = ns["metadata"]["name"].as_str().unwrap_or_default();
@@ -487,4 +507,117 @@ fn base64(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+fn pod_annotation(objects: &[Value], kind: &str, name: &str, key: &str) -> Value {
+    find(objects, kind, name)["spec"]["template"]["metadata"]["annotations"][key].clone()
+}
+
+/// Pods roll exactly when what they read changes: a shared-config key read by some services
+/// changes their config hash only; adding a routed service changes the gateway's route hash.
+#[test]
+fn rollouts_follow_content_changes_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let quickstart =
+        std::fs::read_to_string(root().join("examples/quickstart.yaml")).expect("example");
+    let base = dir.path().join("base.yaml");
+    std::fs::write(&base, &quickstart).expect("write");
+    let changed = dir.path().join("changed.yaml");
+    std::fs::write(
+        &changed,
+        format!("{quickstart}  sharedConfig:\n    egov-state-level-tenant-id: pb\n"),
+    )
+    .expect("write");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    render_to(base.to_str().expect("utf-8"), &a);
+    render_to(changed.to_str().expect("utf-8"), &b);
+    let (before, after) = (objects(&a), objects(&b));
+    let hash = |objs: &[Value], name: &str| {
+        pod_annotation(objs, "Deployment", name, "govdeploy.io/config-hash")
+    };
+    // egov-user reads STATE_LEVEL_TENANT_ID from that key; egov-otp does not read it.
+    assert_ne!(hash(&before, "egov-user"), hash(&after, "egov-user"));
+    assert_eq!(hash(&before, "egov-otp"), hash(&after, "egov-otp"));
+    assert_eq!(
+        pod_annotation(&before, "Deployment", "zuul", "govdeploy.io/routes-hash"),
+        pod_annotation(&after, "Deployment", "zuul", "govdeploy.io/routes-hash")
+    );
+    // No timestamps anywhere: the same input renders the same pod templates.
+    assert_eq!(
+        find(&before, "Deployment", "egov-otp"),
+        find(&after, "Deployment", "egov-otp")
+    );
+
+    // Another product adds routed services: the gateway's route table and hash change.
+    let urban = quickstart.replace("release: quickstart-v2.4", "release: urban-v2.4");
+    let one = dir.path().join("one.yaml");
+    std::fs::write(&one, &urban).expect("write");
+    let more = dir.path().join("more.yaml");
+    std::fs::write(
+        &more,
+        urban.replace("modules: [m_pgr]", "modules: [m_pgr, m_property-tax]"),
+    )
+    .expect("write");
+    let (d, c) = (dir.path().join("d"), dir.path().join("c"));
+    for (env, out_dir) in [(&one, &d), (&more, &c)] {
+        let out = govdeploy(&[
+            "render",
+            env.to_str().expect("utf-8"),
+            "-o",
+            out_dir.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let before = objects(&d);
+    let more_objects = objects(&c);
+    assert_ne!(
+        pod_annotation(&before, "Deployment", "zuul", "govdeploy.io/routes-hash"),
+        pod_annotation(
+            &more_objects,
+            "Deployment",
+            "zuul",
+            "govdeploy.io/routes-hash"
+        )
+    );
+    let routes = find(&more_objects, "ConfigMap", "zuul-routes")["data"]["routes.properties"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        routes.contains("zuul.routes.property-services.path=/property-services/**"),
+        "{routes}"
+    );
+    let ingress_paths: Vec<String> =
+        find(&more_objects, "Ingress", "zuul")["spec"]["rules"][0]["http"]["paths"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["path"].as_str().map(str::to_string))
+            .collect();
+    assert!(
+        ingress_paths.contains(&"/property-services".to_string()),
+        "{ingress_paths:?}"
+    );
+}
+
+#[test]
+fn egress_for_a_component_not_in_the_plan_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let quickstart =
+        std::fs::read_to_string(root().join("examples/quickstart.yaml")).expect("example");
+    let env = dir.path().join("env.yaml");
+    std::fs::write(
+        &env,
+        format!("{quickstart}  network:\n    egress:\n      egov-notifcation-sms: [{{to: 203.0.113.10/32, ports: [443]}}]\n"),
+    )
+    .expect("write");
+    let out = govdeploy(&["render", env.to_str().expect("utf-8"), "-o", "-"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("E-PLAN-UNKNOWN-OVERRIDE")
+            && err.contains("did you mean `egov-notification-sms`"),
+        "{err}"
+    );
+    assert!(err.contains("env.yaml:21:7"), "{err}");
 }

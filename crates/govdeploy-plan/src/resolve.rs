@@ -517,6 +517,26 @@ pub(crate) fn resolve<'a>(
             }
         }
     }
+    for key in loaded.env.spec.network.egress.keys() {
+        let in_plan = catalog
+            .component(key)
+            .is_some_and(|(canonical, _)| components.contains_key(canonical));
+        if !in_plan {
+            let mut hint = String::new();
+            if let Some(s) = did_you_mean(key, components.keys().map(String::as_str)) {
+                hint.push_str(&format!("did you mean `{s}`? "));
+            }
+            hint.push_str("egress can be granted only to components this plan deploys");
+            diags.push(
+                Diagnostic::error(
+                    codes::UNKNOWN_OVERRIDE,
+                    format!("spec.network.egress.{key} names a component that is not in the plan"),
+                )
+                .at(sources.locate_key(&["spec", "network", "egress"], key))
+                .hint(hint),
+            );
+        }
+    }
     let mut digit = BTreeMap::new();
     for (key, ov) in &loaded.digit_overrides {
         if let Some((canonical, _)) = catalog.component(key)

@@ -6,7 +6,7 @@
 //! | value    | order                                                                          |
 //! |----------|--------------------------------------------------------------------------------|
 //! | memory   | `spec.components.X.memory` > DIGIT env file `memory_limits` > [`STORE_RULES`] > catalogue |
-//! | heap     | `spec.components.X.heap` > DIGIT env file `heap` (only with DIGIT's memory, and only below it) > [`STORE_RULES`] (only with the rule's memory) > floor(70% of memory) in whole MiB |
+//! | heap     | `spec.components.X.heap` > DIGIT env file `heap` (only with DIGIT's memory, and only below it) > [`STORE_RULES`] (only with the rule's memory) > floor(70% of memory) in whole MiB (50% for Elasticsearch) |
 //! | CPU      | `spec.components.X.cpu` > catalogue; capped at [`CPU_REQUEST_CAP_MILLICORES`]; never a limit |
 //! | replicas | `spec.components.X.replicas` > DIGIT env file `replicas` > [`STORE_RULES`] > [`PROFILE_RULES`] |
 //! | storage  | [`STORE_RULES`] > catalogue `resources.storage`                                 |
@@ -112,6 +112,13 @@ pub enum StoreRole {
 }
 
 impl StoreRole {
+    pub fn is_elasticsearch(self) -> bool {
+        matches!(
+            self,
+            StoreRole::ElasticsearchData | StoreRole::ElasticsearchMaster
+        )
+    }
+
     /// The store a component plays: by what it `provides`, or for Elasticsearch master nodes
     /// (which provide nothing themselves) by name or alias.
     pub fn of(name: &str, component: &Component) -> Option<StoreRole> {
@@ -238,6 +245,16 @@ pub(crate) struct Sized {
 /// `-Xmx<N>m` for a heap in bytes.
 pub fn xmx(heap_bytes: u64) -> String {
     format!("-Xmx{}m", heap_bytes / MIB)
+}
+
+/// Elasticsearch keeps half its memory off the heap for Lucene's file cache (Elastic's sizing
+/// advice: heap at most 50% of memory).
+pub const ELASTICSEARCH_HEAP_PERCENT: u64 = 50;
+
+/// floor(50% of memory) in whole MiB, for Elasticsearch nodes.
+pub fn elasticsearch_heap_bytes(memory_bytes: u64) -> u64 {
+    let heap = u128::from(memory_bytes) * u128::from(ELASTICSEARCH_HEAP_PERCENT) / 100;
+    u64::try_from(heap).unwrap_or(u64::MAX) / MIB * MIB
 }
 
 /// floor(70% of memory), rounded down to whole MiB.
@@ -539,9 +556,13 @@ pub(crate) fn size(
                 ok = false;
             }
             Some(h) => {
-                let h = h
-                    .map(|h| h / MIB * MIB)
-                    .unwrap_or_else(|| derived_heap_bytes(memory_bytes));
+                let h = h.map(|h| h / MIB * MIB).unwrap_or_else(|| {
+                    if StoreRole::of(name, def).is_some_and(StoreRole::is_elasticsearch) {
+                        elasticsearch_heap_bytes(memory_bytes)
+                    } else {
+                        derived_heap_bytes(memory_bytes)
+                    }
+                });
                 if h == 0 && ok {
                     diags.push(
                         Diagnostic::error(

@@ -907,9 +907,10 @@ fn backbone_sizes_per_profile() {
         (1, "1Gi".into(), Some("-Xmx716m".into()), Some("8Gi".into()))
     );
     assert_eq!(size(&qs, "elasticsearch-data").1, "1536Mi");
+    // Elasticsearch: half the memory, the rest for Lucene's file cache.
     assert_eq!(
         size(&qs, "elasticsearch-data").2.as_deref(),
-        Some("-Xmx1075m")
+        Some("-Xmx768m")
     );
     assert_eq!(size(&qs, "elasticsearch-master").1, "512Mi");
     assert_eq!(size(&qs, "postgres").1, "1Gi");

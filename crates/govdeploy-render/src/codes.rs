@@ -20,3 +20,13 @@ pub const UNPINNED_CONFIG: &str = "W-RENDER-UNPINNED-CONFIG";
 pub const CONFIG_SOURCE_REQUIRED: &str = "E-RENDER-CONFIG-SOURCE";
 /// Secrets reach a component as env vars because its runtime cannot read files.
 pub const SECRETS_AS_ENV: &str = "W-RENDER-SECRETS-AS-ENV";
+/// An image without a tag in a uat or prod environment.
+pub const UNPINNED_IMAGE: &str = "E-RENDER-UNPINNED-IMAGE";
+/// An image without a tag in a development environment.
+pub const UNPINNED_IMAGE_WARNING: &str = "W-RENDER-UNPINNED-IMAGE";
+/// A store that runs without replication was given more than one replica.
+pub const STORE_REPLICAS: &str = "E-RENDER-STORE-REPLICAS";
+/// A component govdeploy does not render; it is installed from its own release.
+pub const INSTALL_SEPARATELY: &str = "W-RENDER-INSTALL-SEPARATELY";
+/// A catalogue env var gives a credential a literal value; it is read from a Secret instead.
+pub const LITERAL_CREDENTIAL: &str = "W-RENDER-LITERAL-CREDENTIAL";

@@ -97,6 +97,27 @@ pub fn config_map(
     Object::from_typed(&cm, Some(namespace), name)
 }
 
+/// A component's own ConfigMap (its plain env values).
+pub fn component_config_map(
+    ctx: &Ctx,
+    component: &str,
+    name: &str,
+    namespace: &str,
+    data: &BTreeMap<String, String>,
+) -> Object {
+    let cm = ConfigMap {
+        metadata: labels::meta(
+            name,
+            Some(namespace),
+            labels::component(ctx, component),
+            Default::default(),
+        ),
+        data: Some(data.clone()),
+        ..ConfigMap::default()
+    };
+    Object::from_typed(&cm, Some(namespace), name)
+}
+
 /// A container's environment after resolution, with what it reads from shared objects.
 #[derive(Debug, Default)]
 pub struct ResolvedEnv {
@@ -197,12 +218,21 @@ pub fn resolve(
     let mut out = ResolvedEnv::default();
     let mut dropped_services = Vec::new();
     let mut dropped_keys = Vec::new();
+    let mut literal_credentials = Vec::new();
     for var in &component.env {
         if var.name == "JAVA_OPTS" && planned.heap.is_some() {
             continue;
         }
         if let Some(value) = &var.value {
-            out.push_value(&var.name, &rewrite_store_hosts(ctx, value));
+            if looks_like_credential(&var.name) && !value.is_empty() {
+                // Upstream values files hold a few real passwords; one never goes into a
+                // ConfigMap or a pod spec. The component reads it from its own Secret.
+                let key = secret_key_for(&var.name);
+                literal_credentials.push(format!("{} (Secret {name}, key {key})", var.name));
+                out.push_secret(&var.name, name, &key, as_files);
+            } else {
+                out.push_value(&var.name, &rewrite_store_hosts(ctx, value));
+            }
         } else if let Some(reference) = &var.config {
             if reference.name == SERVICE_HOST {
                 let target = ctx
@@ -280,6 +310,18 @@ pub fn resolve(
                 ),
             )
             .hint("add the module that deploys them, or accept the service's built-in default"),
+        );
+    }
+    if !literal_credentials.is_empty() {
+        ctx.warn(
+            Diagnostic::warning(
+                codes::LITERAL_CREDENTIAL,
+                format!(
+                    "{name}: the catalogue gives credentials literal values (copied from an upstream values file); they are read from a Secret instead: {}",
+                    literal_credentials.join(", ")
+                ),
+            )
+            .hint("put the real values in the secrets file; the literal ones are never rendered"),
         );
     }
     if !dropped_keys.is_empty() {
@@ -394,4 +436,44 @@ fn rewrite_store_hosts(ctx: &Ctx, value: &str) -> String {
         }
     }
     out
+}
+
+/// Env names that carry credentials by DIGIT's naming (`SI_MICROSERVICE_PASSWORD`,
+/// `AWS_SECRETKEY`, `..._TOKEN`).
+pub fn looks_like_credential(env_name: &str) -> bool {
+    let upper = env_name.to_ascii_uppercase();
+    [
+        "_PASSWORD",
+        "_PWD",
+        "_SECRET",
+        "_SECRETKEY",
+        "_SECRET_KEY",
+        "_TOKEN",
+        "_PRIVATE_KEY",
+    ]
+    .iter()
+    .any(|suffix| upper.ends_with(suffix))
+}
+
+/// The Secret key a literal credential moves to: `SI_MICROSERVICE_PASSWORD` ->
+/// `si-microservice-password`.
+fn secret_key_for(env_name: &str) -> String {
+    env_name.to_ascii_lowercase().replace('_', "-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_names() {
+        assert!(looks_like_credential("SI_MICROSERVICE_PASSWORD"));
+        assert!(looks_like_credential("aws_secretkey"));
+        assert!(!looks_like_credential("CITIZEN_LOGIN_PASSWORD_OTP_ENABLED"));
+        assert!(!looks_like_credential("SPRING_KAFKA_CONSUMER_GROUP_ID"));
+        assert_eq!(
+            secret_key_for("SI_MICROSERVICE_PASSWORD"),
+            "si-microservice-password"
+        );
+    }
 }

@@ -125,6 +125,16 @@ pub fn render(input: RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             }
             continue;
         }
+        if name == "cert-manager" {
+            ctx.warn(
+                Diagnostic::warning(
+                    codes::INSTALL_SEPARATELY,
+                    "cert-manager is not rendered: it needs its CRDs, webhook and cainjector from its own release manifest",
+                )
+                .hint("install cert-manager from its upstream release before applying; Ingresses keep their cert-manager annotation"),
+            );
+            continue;
+        }
         let Some(image) = planned.image.clone() else {
             ctx.warn(
                 Diagnostic::warning(
@@ -135,6 +145,20 @@ pub fn render(input: RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             );
             continue;
         };
+        if planned.tag.as_deref().is_none_or(|t| t == "<unset>") {
+            let message =
+                format!("{name}: image {image} has no tag; it would run whatever `latest` is");
+            let hint = format!("pin it with spec.components.{name}.tag");
+            let diagnostic = if matches!(
+                ctx.profile,
+                govdeploy_spec::Profile::Uat | govdeploy_spec::Profile::Prod
+            ) {
+                Diagnostic::error(codes::UNPINNED_IMAGE, message)
+            } else {
+                Diagnostic::warning(codes::UNPINNED_IMAGE_WARNING, message)
+            };
+            ctx.warn(diagnostic.hint(hint));
+        }
         let mut extras = PodExtras::default();
         let mut extra_objects = Vec::new();
         let mut secret_keys = Vec::new();
@@ -168,6 +192,25 @@ pub fn render(input: RenderInput<'_>) -> Result<Rendered, Diagnostics> {
                     .collect(),
             };
             let settings = backbone::settings(kind, &params);
+            if let Some(max) = settings.max_replicas
+                && planned.replicas > max
+            {
+                ctx.warn(
+                    Diagnostic::error(
+                        codes::STORE_REPLICAS,
+                        format!(
+                            "{name}: {} replicas, but it runs without replication (at most {max})",
+                            planned.replicas
+                        ),
+                    )
+                    .hint(format!(
+                        "set spec.components.{name}.replicas to {max}, or use an external (managed) service for high availability"
+                    )),
+                );
+            }
+            if let Some(init) = backbone::seed_container(&settings, &image, planned) {
+                extras.init_containers.push(init);
+            }
             extras.run_as_user = Some(settings.run_as_user);
             extras.command = settings.command;
             extras.args = settings.args;
@@ -230,6 +273,11 @@ pub fn render(input: RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             &namespace,
             needs_token,
         ));
+        if let Some((cm_name, data)) = &built.env_config {
+            objects.push(config::component_config_map(
+                &ctx, name, cm_name, &namespace, data,
+            ));
+        }
         objects.extend(extra_objects);
         let public = component.ingress
             || Some(name) == ctx.gateway.as_ref()
@@ -272,7 +320,15 @@ pub fn render(input: RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     ctx.flush_probe_gaps();
     ctx.flush_unpinned_config();
 
-    let namespaces = ctx.namespaces();
+    // Namespaces of everything rendered, including Services standing for external stores.
+    let mut namespaces = ctx.namespaces();
+    namespaces.extend(
+        component_files
+            .iter()
+            .flat_map(|(_, objects)| objects.iter().filter_map(|o| o.namespace.clone())),
+    );
+    namespaces.sort();
+    namespaces.dedup();
     let mut baseline = Vec::new();
     for ns in &namespaces {
         baseline.push(namespace::namespace(&ctx, ns));

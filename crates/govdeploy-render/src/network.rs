@@ -122,7 +122,8 @@ pub fn reach(
                 .push(("git config source".into(), None, vec![22, 443]));
         }
     }
-    for (name, rules) in &ctx.env.spec.network.egress {
+    for (key, rules) in &ctx.env.spec.network.egress {
+        let name = ctx.catalog.component(key).map_or(key.as_str(), |(n, _)| n);
         if let Some(r) = out.get_mut(name) {
             for rule in rules {
                 r.external.push((

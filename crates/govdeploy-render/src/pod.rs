@@ -8,11 +8,12 @@ use govdeploy_catalog::{Component, Runtime, WorkloadKind};
 use govdeploy_plan::PlannedComponent;
 use govdeploy_yaml::Diagnostic;
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, HTTPGetAction, KeyToPath,
-    Lifecycle, LifecycleHandler, LocalObjectReference, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, ProjectedVolumeSource, ResourceRequirements, SeccompProfile,
-    SecretProjection, SecurityContext, SleepAction, Sysctl, TCPSocketAction,
-    TopologySpreadConstraint, Volume, VolumeMount, VolumeProjection,
+    Capabilities, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource,
+    EnvFromSource, EnvVar, HTTPGetAction, KeyToPath, Lifecycle, LifecycleHandler,
+    LocalObjectReference, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    ProjectedVolumeSource, ResourceRequirements, SeccompProfile, SecretProjection, SecurityContext,
+    SleepAction, Sysctl, TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount,
+    VolumeProjection,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -66,6 +67,13 @@ pub struct PodExtras {
 pub struct BuiltPod {
     pub template: PodTemplateSpec,
     pub secret_keys: Vec<SecretKeyUse>,
+    /// The component's own env ConfigMap data (plain values), when it has any.
+    pub env_config: Option<(String, BTreeMap<String, String>)>,
+}
+
+/// Name of the ConfigMap holding a component's plain env values.
+pub fn env_config_map_name(component: &str) -> String {
+    format!("{component}-env")
 }
 
 /// User id the component's container runs as.
@@ -126,12 +134,31 @@ pub fn build(
     volumes.sort_by(|a, b| a.name.cmp(&b.name));
     mounts.sort_by(|a, b| a.mount_path.cmp(&b.mount_path));
 
+    let mut env_vars = env.env;
+    env_vars.append(&mut extras.env);
+    // Plain values live in the component's own ConfigMap, not in the pod spec: configuration
+    // stays outside the workload, and the pod's hash covers it. Values that refer to other
+    // variables (`$(POD_NAME)`) stay inline: only `env` entries are expanded.
+    let (literal, env_vars): (Vec<EnvVar>, Vec<EnvVar>) = env_vars.into_iter().partition(|e| {
+        e.value_from.is_none() && !e.value.as_deref().unwrap_or_default().contains("$(")
+    });
+    let env_config: BTreeMap<String, String> = literal
+        .into_iter()
+        .map(|e| (e.name, e.value.unwrap_or_default()))
+        .collect();
+    let env_config_name = env_config_map_name(name);
+
     let mut annotations = extras.annotations.clone();
     let mut config_parts: Vec<String> = env
         .config_keys
         .iter()
         .map(|(cm, key, value)| format!("{cm}/{key}={value}"))
         .collect();
+    config_parts.extend(
+        env_config
+            .iter()
+            .map(|(k, v)| format!("{env_config_name}/{k}={v}")),
+    );
     config_parts.extend(extras.config_hash_parts.iter().cloned());
     if !config_parts.is_empty() {
         annotations.insert(labels::CONFIG_HASH.into(), short_hash(&config_parts));
@@ -162,8 +189,6 @@ pub fn build(
         );
     }
 
-    let mut env_vars = env.env;
-    env_vars.append(&mut extras.env);
     let is_job = matches!(
         component.workload,
         WorkloadKind::CronJob | WorkloadKind::Job
@@ -180,6 +205,15 @@ pub fn build(
         command: extras.command.take(),
         args: extras.args.take(),
         env: (!env_vars.is_empty()).then_some(env_vars),
+        env_from: (!env_config.is_empty()).then(|| {
+            vec![EnvFromSource {
+                config_map_ref: Some(ConfigMapEnvSource {
+                    name: env_config_name.clone(),
+                    optional: None,
+                }),
+                ..EnvFromSource::default()
+            }]
+        }),
         ports: ports(component),
         readiness_probe: readiness,
         liveness_probe: liveness,
@@ -238,6 +272,7 @@ pub fn build(
             spec: Some(spec),
         },
         secret_keys,
+        env_config: (!env_config.is_empty()).then_some((env_config_name, env_config)),
     }
 }
 

@@ -292,6 +292,6 @@ mod tests {
     #[test]
     fn output_is_stable() {
         let value = json!({"b": 1, "a": [{"x": "1", "y": 2}]});
-        assert_eq!(to_yaml(&value), "b: 1\na:\n- x: \"1\"\n  y: 2\n");
+        assert_eq!(to_yaml(&value), "b: 1\na:\n- x: \"1\"\n  \"y\": 2\n");
     }
 }

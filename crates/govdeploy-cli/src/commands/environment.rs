@@ -53,11 +53,44 @@ pub fn graph(env: &Path, format: GraphFormat) -> anyhow::Result<i32> {
 }
 
 pub fn images(env: &Path, output: OutputFormat) -> anyhow::Result<i32> {
-    with_plan(env, false, |plan| {
-        let images = govdeploy_plan::image_list(plan);
-        match output {
-            OutputFormat::Text => images.join("\n"),
-            OutputFormat::Json => serde_json::to_string_pretty(&images).unwrap_or_default(),
+    let planned = match pipeline::plan(env) {
+        Ok(p) => p,
+        Err(diagnostics) => {
+            report(&diagnostics);
+            return Ok(if diagnostics.has_errors() {
+                exit::INVALID_INPUT
+            } else {
+                exit::FAILURE
+            });
         }
-    })
+    };
+    report(&planned.warnings);
+    let mut images: std::collections::BTreeSet<String> = govdeploy_plan::image_list(&planned.plan)
+        .into_iter()
+        .collect();
+    // What the renderer adds (config delivery: git-sync or config images) is part of the list;
+    // secrets are not needed to know it.
+    let input = govdeploy_render::RenderInput {
+        plan: &planned.plan,
+        catalog: &planned.catalog,
+        environment: &planned.loaded.env,
+        secrets: None,
+        plaintext_secrets: false,
+    };
+    match govdeploy_render::render(input) {
+        Ok(rendered) => images.extend(rendered.extra_images),
+        Err(diagnostics) => {
+            report(&diagnostics);
+            eprintln!("note: the list above the render errors holds the plan's images only");
+        }
+    }
+    let images: Vec<String> = images.into_iter().collect();
+    let text = match output {
+        OutputFormat::Text => images.join("\n"),
+        OutputFormat::Json => serde_json::to_string_pretty(&images).unwrap_or_default(),
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.write_all(b"\n")?;
+    Ok(exit::OK)
 }

@@ -1,0 +1,161 @@
+//! The render library through its public interface: environment file -> plan -> objects.
+
+use std::path::Path;
+
+use govdeploy_render::{RenderInput, Rendered, SecretValues};
+use serde_json::Value;
+
+fn render_env(
+    text: &str,
+    secrets: Option<&SecretValues>,
+) -> Result<Rendered, govdeploy_yaml::Diagnostics> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("env.yaml");
+    std::fs::write(&path, text).expect("write");
+    let (loaded, _) = govdeploy_spec::load(&path).expect("valid environment");
+    let catalog = govdeploy_catalog::store::load(&loaded.env.spec.catalog, Path::new("."))
+        .expect("catalogue");
+    let (plan, _) = govdeploy_plan::build(&loaded, &catalog).expect("plan");
+    govdeploy_render::render(RenderInput {
+        plan: &plan,
+        catalog: &catalog,
+        environment: &loaded.env,
+        secrets,
+        plaintext_secrets: secrets.is_some(),
+    })
+}
+
+const QUICKSTART: &str = "apiVersion: govdeploy.io/v1
+kind: Environment
+metadata: {name: t}
+spec:
+  release: quickstart-v2.4
+  modules: [m_pgr]
+  profile: quickstart
+  domain: digit.example.org
+";
+
+fn find<'a>(r: &'a Rendered, kind: &str, name: &str) -> &'a Value {
+    &r.objects()
+        .find(|o| o.kind == kind && o.name == name)
+        .unwrap_or_else(|| panic!("{kind}/{name}"))
+        .body
+}
+
+#[test]
+fn an_external_database_is_used_directly_and_not_deployed() {
+    let env = format!(
+        "{QUICKSTART}  backbone:\n    postgres: {{mode: external, host: 10.20.30.40, port: 5433, database: digit}}\n"
+    );
+    let r = render_env(&env, None).expect("renders");
+    assert!(
+        r.objects()
+            .all(|o| !(o.kind == "StatefulSet" && o.name == "postgres"))
+    );
+    let config = find(&r, "ConfigMap", "egov-config");
+    assert_eq!(
+        config["data"]["db-url"],
+        "jdbc:postgresql://10.20.30.40:5433/digit"
+    );
+    assert_eq!(config["data"]["db-host"], "10.20.30.40:5433");
+    // Services that use the database may leave the cluster to it, on its port only.
+    let policy = find(&r, "NetworkPolicy", "egov-user");
+    let external: Vec<&Value> = policy["spec"]["egress"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|rule| rule["to"][0]["ipBlock"].is_object())
+        .collect();
+    assert_eq!(external.len(), 1, "{policy}");
+    assert_eq!(external[0]["to"][0]["ipBlock"]["cidr"], "10.20.30.40/32");
+    assert_eq!(external[0]["ports"][0]["port"], 5433);
+}
+
+#[test]
+fn service_urls_name_only_deployed_services_in_their_namespaces() {
+    let r = render_env(QUICKSTART, None).expect("renders");
+    let hosts = find(&r, "ConfigMap", "egov-service-host")["data"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(hosts["egov-user"], "http://egov-user.egov:8080/");
+    assert_eq!(hosts["pgr-services"], "http://pgr-services.urban:8080/");
+    assert!(
+        !hosts.contains_key("egov-hrms"),
+        "not deployed in the quickstart"
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.code == "W-RENDER-SERVICE-NOT-DEPLOYED"
+                && w.message.contains("EGOV_HRMS_HOST"))
+    );
+}
+
+#[test]
+fn secrets_become_files_for_spring_boot_2_4_and_newer() {
+    let env = QUICKSTART.replace(
+        "release: quickstart-v2.4\n  modules: [m_pgr]",
+        "release: digit-core-v2.9\n  modules: [core]",
+    );
+    let r = render_env(&env, None).expect("renders");
+    let user = find(&r, "Deployment", "egov-user");
+    let pod = &user["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    let env_names: Vec<&str> = container["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert!(
+        !env_names.contains(&"SPRING_DATASOURCE_PASSWORD"),
+        "{env_names:?}"
+    );
+    let env_config = find(&r, "ConfigMap", "egov-user-env");
+    assert_eq!(
+        env_config["data"]["SPRING_CONFIG_IMPORT"],
+        "optional:configtree:/etc/govdeploy/secrets/"
+    );
+    let volume = pod["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["name"] == "secrets")
+        .expect("secrets volume");
+    let items = &volume["projected"]["sources"][0]["secret"]["items"];
+    assert!(
+        items
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|i| i["key"] == "password" && i["path"] == "spring.datasource.password"),
+        "{items}"
+    );
+    assert!(
+        user["spec"]["template"]["metadata"]["annotations"]["govdeploy.io/waive.secrets-as-env"]
+            .is_null()
+    );
+}
+
+#[test]
+fn missing_secret_keys_are_reported_all_at_once() {
+    let mut values = std::collections::BTreeMap::new();
+    values.insert(
+        "db".to_string(),
+        std::collections::BTreeMap::from([("username".to_string(), "u".to_string())]),
+    );
+    let err = render_env(QUICKSTART, Some(&SecretValues(values))).expect_err("keys are missing");
+    let missing = err
+        .0
+        .iter()
+        .find(|d| d.code == "E-RENDER-SECRET-MISSING")
+        .expect("reported");
+    for key in [
+        "db.password",
+        "db.flyway-password",
+        "egov-enc-service.master.password",
+    ] {
+        assert!(missing.message.contains(key), "{}", missing.message);
+    }
+}
