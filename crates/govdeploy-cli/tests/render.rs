@@ -136,6 +136,20 @@ fn every_workload_meets_the_checklist() {
         };
         let name = o["metadata"]["name"].as_str().unwrap_or_default();
         checked += 1;
+        let pod_labels = &o["spec"]["template"]["metadata"]["labels"];
+        for label in [
+            "app.kubernetes.io/name",
+            "app.kubernetes.io/instance",
+            "app.kubernetes.io/managed-by",
+            "app.kubernetes.io/part-of",
+            "govdeploy.io/component",
+            "govdeploy.io/tier",
+            "govdeploy.io/owner",
+            "govdeploy.io/data-classification",
+            "govdeploy.io/exposure",
+        ] {
+            assert!(pod_labels[label].is_string(), "{name}: no {label}");
+        }
         assert_eq!(spec["securityContext"]["runAsNonRoot"], true, "{name}");
         assert_eq!(
             spec["securityContext"]["seccompProfile"]["type"], "RuntimeDefault",
@@ -215,6 +229,17 @@ fn every_workload_meets_the_checklist() {
         );
     }
     assert!(checked > 40, "{checked} workloads");
+    // Every host + path is published once.
+    let mut published = BTreeSet::new();
+    for ing in objects.iter().filter(|o| o["kind"] == "Ingress") {
+        for rule in ing["spec"]["rules"].as_array().into_iter().flatten() {
+            for path in rule["http"]["paths"].as_array().into_iter().flatten() {
+                let key = (rule["host"].to_string(), path["path"].to_string());
+                assert!(published.insert(key.clone()), "{key:?} published twice");
+            }
+        }
+    }
+    assert!(published.len() > 20, "{} routes", published.len());
     // No ConfigMap holds what looks like a credential.
     for cm in objects.iter().filter(|o| o["kind"] == "ConfigMap") {
         for key in cm["data"]
