@@ -99,7 +99,12 @@ fn kubernetes_validate() -> PathBuf {
 #[test]
 fn rendered_objects_pass_strict_schema_validation_for_1_30_and_1_33() {
     let validator = kubernetes_validate();
-    for env in ["examples/quickstart.yaml", "examples/production.yaml"] {
+    // The examples, and every module of DIGIT v2.8 (CronJobs, front ends, every runtime).
+    for env in [
+        "examples/quickstart.yaml",
+        "examples/production.yaml",
+        "bench/envs/digit-v2.8-all.yaml",
+    ] {
         let dir = tempfile::tempdir().expect("tempdir");
         let out_dir = dir.path().join("out");
         render_to(env, &out_dir);
@@ -645,4 +650,44 @@ fn egress_for_a_component_not_in_the_plan_is_an_error() {
         "{err}"
     );
     assert!(err.contains("env.yaml:21:7"), "{err}");
+}
+
+/// Reviewed renderings of a few quickstart files, so that any change to the output shows up
+/// in review. Regenerate with `GOVDEPLOY_UPDATE_GOLDENS=1 scripts/test -p govdeploy-cli --test render`.
+#[test]
+fn quickstart_rendering_matches_the_reviewed_goldens() {
+    let goldens = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/render-goldens");
+    let update = std::env::var_os("GOVDEPLOY_UPDATE_GOLDENS").is_some();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().join("out");
+    render_to("examples/quickstart.yaml", &out_dir);
+    let rendered = files(&out_dir);
+    for suffix in [
+        "-namespaces.yaml",
+        "-shared-config.yaml",
+        "-egov-user.yaml",
+        "-zuul.yaml",
+        "-postgres.yaml",
+        "-kafka.yaml",
+        "-ingress-nginx.yaml",
+        "kustomization.yaml",
+    ] {
+        let (name, bytes) = rendered
+            .iter()
+            .find(|(n, _)| n.ends_with(suffix))
+            .unwrap_or_else(|| panic!("no file *{suffix}"));
+        let golden = goldens.join(suffix.trim_start_matches('-'));
+        if update {
+            std::fs::create_dir_all(&goldens).expect("golden dir");
+            std::fs::write(&golden, bytes).expect("write golden");
+            continue;
+        }
+        let expected =
+            std::fs::read(&golden).unwrap_or_else(|e| panic!("{}: {e}", golden.display()));
+        assert!(
+            expected == *bytes,
+            "{name} differs from {}; review the change and regenerate the goldens",
+            golden.display()
+        );
+    }
 }
