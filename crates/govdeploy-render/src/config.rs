@@ -356,6 +356,8 @@ fn spring_platform_env(
     if component.backing.contains(&Backing::Postgres) && ctx.stores.contains_key(&Backing::Postgres)
     {
         config(out, "SPRING_DATASOURCE_URL", "db-url");
+        // Read by services that still run Flyway's Spring integration (disabled below).
+        config(out, "FLYWAY_URL", "db-url");
         config(
             out,
             "SPRING_DATASOURCE_TOMCAT_INITIAL_SIZE",
