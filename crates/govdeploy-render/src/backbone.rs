@@ -356,26 +356,8 @@ fn kafka(p: &StoreParams) -> StoreSettings {
 /// namespace and name, so every render of the same environment gives the same id.
 pub fn kraft_cluster_id(namespace: &str, name: &str) -> String {
     let digest = Sha256::digest(format!("govdeploy/kafka/{namespace}/{name}").as_bytes());
-    base64url(&digest[..16])
-}
-
-fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let chars = chunk.len() + 1;
-        for i in 0..chars {
-            let index = (n >> (18 - 6 * i)) & 0x3f;
-            out.push(char::from(ALPHABET[index as usize]));
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
 /// Elasticsearch from Elastic's image, settings as dotted environment variables (the Docker

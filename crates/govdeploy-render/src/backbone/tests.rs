@@ -273,15 +273,16 @@ fn kraft_cluster_id_is_stable_and_well_formed() {
 }
 
 #[test]
-fn base64url_matches_rfc4648() {
-    assert_eq!(base64url(b""), "");
-    assert_eq!(base64url(b"f"), "Zg");
-    assert_eq!(base64url(b"fo"), "Zm8");
-    assert_eq!(base64url(b"foo"), "Zm9v");
-    assert_eq!(base64url(b"foob"), "Zm9vYg");
-    assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+fn kraft_cluster_ids_are_22_base64url_characters() {
+    let id = kraft_cluster_id("backbone", "kafka");
+    assert_eq!(id.len(), 22);
+    assert!(
+        id.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+        "{id}"
+    );
+    assert_ne!(id, kraft_cluster_id("other", "kafka"));
 }
-
 #[test]
 fn elasticsearch_masters_bootstrap_their_quorum() {
     let s = settings(
