@@ -145,20 +145,7 @@ pub fn render(input: RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             );
             continue;
         };
-        if planned.tag.as_deref().is_none_or(|t| t == "<unset>") {
-            let message =
-                format!("{name}: image {image} has no tag; it would run whatever `latest` is");
-            let hint = format!("pin it with spec.components.{name}.tag");
-            let diagnostic = if matches!(
-                ctx.profile,
-                govdeploy_spec::Profile::Uat | govdeploy_spec::Profile::Prod
-            ) {
-                Diagnostic::error(codes::UNPINNED_IMAGE, message)
-            } else {
-                Diagnostic::warning(codes::UNPINNED_IMAGE_WARNING, message)
-            };
-            ctx.warn(diagnostic.hint(hint));
-        }
+        check_tag_pinned(&mut ctx, name, planned, &image);
         let mut extras = PodExtras::default();
         let mut extra_objects = Vec::new();
         let mut secret_keys = Vec::new();
@@ -177,58 +164,7 @@ pub fn render(input: RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             }
         }
         let env = if let Some(kind) = backbone::StoreKind::of(name) {
-            let params = backbone::StoreParams {
-                name,
-                namespace: &namespace,
-                replicas: planned.replicas,
-                heap_mib: planned.heap_bytes.map(|b| b / (1024 * 1024)),
-                headless: workload::headless_name(name),
-                peers: ctx
-                    .plan
-                    .components
-                    .iter()
-                    .filter(|(n, c)| backbone::StoreKind::of(n).is_some() && c.external.is_none())
-                    .map(|(n, c)| (n.clone(), format!("{n}.{}", c.namespace)))
-                    .collect(),
-            };
-            let settings = backbone::settings(kind, &params);
-            if let Some(max) = settings.max_replicas
-                && planned.replicas > max
-            {
-                ctx.warn(
-                    Diagnostic::error(
-                        codes::STORE_REPLICAS,
-                        format!(
-                            "{name}: {} replicas, but it runs without replication (at most {max})",
-                            planned.replicas
-                        ),
-                    )
-                    .hint(format!(
-                        "set spec.components.{name}.replicas to {max}, or use an external (managed) service for high availability"
-                    )),
-                );
-            }
-            if let Some(init) = backbone::seed_container(&settings, &image, planned) {
-                extras.init_containers.push(init);
-            }
-            extras.run_as_user = Some(settings.run_as_user);
-            extras.command = settings.command;
-            extras.args = settings.args;
-            extras.env = settings.env;
-            extras.writable.extend(settings.writable);
-            extras.termination_grace_seconds = Some(settings.termination_grace_seconds);
-            extras.strict_spread = planned.replicas > 1;
-            if planned.storage.is_some() {
-                extras.mounts.push(pod::mount(
-                    workload::DATA_VOLUME,
-                    &settings.data_path,
-                    false,
-                ));
-            }
-            config::ResolvedEnv {
-                secret_files: settings.secret_files,
-                ..config::ResolvedEnv::default()
-            }
+            store_pod(&mut ctx, kind, name, planned, &image, &mut extras)
         } else {
             config_namespaces.insert(namespace.clone());
             config::resolve(&mut ctx, &shared, name, planned, component)
@@ -238,27 +174,12 @@ pub fn render(input: RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             merge_extras(&mut extras, infra_extras);
         }
         if Some(name) == ctx.gateway.as_ref() {
-            let cm = routing::routes_config_map_name(name);
-            extras.volumes.push(k8s_openapi::api::core::v1::Volume {
-                name: "routes".into(),
-                config_map: Some(k8s_openapi::api::core::v1::ConfigMapVolumeSource {
-                    name: cm,
-                    ..Default::default()
-                }),
-                ..Default::default()
-            });
-            extras
-                .mounts
-                .push(pod::mount("routes", routing::ROUTES_DIR, true));
-            extras.annotations.insert(
-                labels::ROUTES_HASH.into(),
-                hash::short_hash([routes_text.as_str()]),
-            );
-            extra_objects.push(routing::routes_config_map(
+            extra_objects.push(routing::gateway_routes(
                 &ctx,
                 name,
                 &namespace,
                 &routes_text,
+                &mut extras,
             ));
         }
         let needs_token = extras.needs_api_token;
@@ -399,6 +320,92 @@ pub fn render(input: RenderInput<'_>) -> Result<Rendered, Diagnostics> {
         secrets: secret_uses,
         extra_images: extra_images.into_iter().collect(),
     })
+}
+
+/// An untagged image runs whatever `latest` is when the pod starts: an error where it matters.
+fn check_tag_pinned(
+    ctx: &mut Ctx,
+    name: &str,
+    planned: &govdeploy_plan::PlannedComponent,
+    image: &str,
+) {
+    if planned.tag.as_deref().is_some_and(|t| t != "<unset>") {
+        return;
+    }
+    let message = format!("{name}: image {image} has no tag; it would run whatever `latest` is");
+    let diagnostic = if matches!(
+        ctx.profile,
+        govdeploy_spec::Profile::Uat | govdeploy_spec::Profile::Prod
+    ) {
+        Diagnostic::error(codes::UNPINNED_IMAGE, message)
+    } else {
+        Diagnostic::warning(codes::UNPINNED_IMAGE_WARNING, message)
+    };
+    ctx.warn(diagnostic.hint(format!("pin it with spec.components.{name}.tag")));
+}
+
+/// A backbone store's pod settings: its container specifics, data volume, seeded config
+/// directories and strict spreading; secrets come as files.
+fn store_pod(
+    ctx: &mut Ctx,
+    kind: backbone::StoreKind,
+    name: &str,
+    planned: &govdeploy_plan::PlannedComponent,
+    image: &str,
+    extras: &mut PodExtras,
+) -> config::ResolvedEnv {
+    let params = backbone::StoreParams {
+        name,
+        namespace: &planned.namespace,
+        replicas: planned.replicas,
+        heap_mib: planned.heap_bytes.map(|b| b / (1024 * 1024)),
+        headless: workload::headless_name(name),
+        peers: ctx
+            .plan
+            .components
+            .iter()
+            .filter(|(n, c)| backbone::StoreKind::of(n).is_some() && c.external.is_none())
+            .map(|(n, c)| (n.clone(), format!("{n}.{}", c.namespace)))
+            .collect(),
+    };
+    let settings = backbone::settings(kind, &params);
+    if let Some(max) = settings.max_replicas
+        && planned.replicas > max
+    {
+        ctx.warn(
+            Diagnostic::error(
+                codes::STORE_REPLICAS,
+                format!(
+                    "{name}: {} replicas, but it runs without replication (at most {max})",
+                    planned.replicas
+                ),
+            )
+            .hint(format!(
+                "set spec.components.{name}.replicas to {max}, or use an external (managed) service for high availability"
+            )),
+        );
+    }
+    if let Some(init) = backbone::seed_container(&settings, image, planned) {
+        extras.init_containers.push(init);
+    }
+    extras.run_as_user = Some(settings.run_as_user);
+    extras.command = settings.command;
+    extras.args = settings.args;
+    extras.env = settings.env;
+    extras.writable.extend(settings.writable);
+    extras.termination_grace_seconds = Some(settings.termination_grace_seconds);
+    extras.strict_spread = planned.replicas > 1;
+    if planned.storage.is_some() {
+        extras.mounts.push(pod::mount(
+            workload::DATA_VOLUME,
+            &settings.data_path,
+            false,
+        ));
+    }
+    config::ResolvedEnv {
+        secret_files: settings.secret_files,
+        ..config::ResolvedEnv::default()
+    }
 }
 
 fn merge_extras(into: &mut PodExtras, from: PodExtras) {

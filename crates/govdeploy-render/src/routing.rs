@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use govdeploy_yaml::Diagnostic;
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::{ConfigMap, ConfigMapVolumeSource, Volume};
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
     IngressServiceBackend, IngressSpec, IngressTLS, ServiceBackendPort,
@@ -93,6 +93,33 @@ pub fn routes_config_map(ctx: &Ctx, gateway: &str, namespace: &str, text: &str) 
         ..ConfigMap::default()
     };
     Object::from_typed(&cm, Some(namespace), &name)
+}
+
+/// The gateway's generated route table: its ConfigMap, mounted where the gateway reads it,
+/// and the hash that restarts the gateway exactly when the routes change.
+pub fn gateway_routes(
+    ctx: &Ctx,
+    gateway: &str,
+    namespace: &str,
+    routes_text: &str,
+    extras: &mut crate::pod::PodExtras,
+) -> Object {
+    extras.volumes.push(Volume {
+        name: "routes".into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: routes_config_map_name(gateway),
+            ..ConfigMapVolumeSource::default()
+        }),
+        ..Volume::default()
+    });
+    extras
+        .mounts
+        .push(crate::pod::mount("routes", ROUTES_DIR, true));
+    extras.annotations.insert(
+        crate::labels::ROUTES_HASH.into(),
+        crate::hash::short_hash([routes_text]),
+    );
+    routes_config_map(ctx, gateway, namespace, routes_text)
 }
 
 fn tls_secret(host: &str) -> String {
