@@ -461,24 +461,12 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
 
     use super::*;
-    use crate::merge::{Layer, merge_layers};
-    use govdeploy_yaml::{Severity, parse_single};
+    use crate::test_support::{single_file, summary};
+    use govdeploy_yaml::Severity;
 
     fn run(text: &str) -> Vec<Diagnostic> {
-        let root = parse_single(text).unwrap();
-        let (tree, origin) = merge_layers([Layer { file: 0, root }]).unwrap();
-        let sources = SourceMap::new(tree.clone(), origin, vec!["env.yaml".into()]);
+        let (tree, sources) = single_file(text);
         check(&tree, &sources)
-    }
-
-    fn summary(diags: &[Diagnostic]) -> Vec<String> {
-        diags
-            .iter()
-            .map(|d| {
-                let l = d.location.as_ref().unwrap();
-                format!("{}:{} {}", l.line, l.col, d.code)
-            })
-            .collect()
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub mod network;
 pub mod quantity;
 pub mod schema;
 pub mod sources;
+#[cfg(test)]
+mod test_support;
 pub mod validate;
 
 pub use cidr::{Cidr, CidrError};

@@ -696,13 +696,10 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
 
     use super::*;
-    use crate::merge::{Layer, merge_layers};
-    use govdeploy_yaml::parse_single;
+    use crate::test_support::single_file;
 
     fn run(text: &str) -> Vec<Diagnostic> {
-        let root = parse_single(text).unwrap();
-        let (tree, origin) = merge_layers([Layer { file: 0, root }]).unwrap();
-        let sources = SourceMap::new(tree.clone(), origin, vec!["env.yaml".into()]);
+        let (tree, sources) = single_file(text);
         validate(&tree, &sources)
     }
 
