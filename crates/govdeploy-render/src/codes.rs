@@ -30,3 +30,5 @@ pub const STORE_REPLICAS: &str = "E-RENDER-STORE-REPLICAS";
 pub const INSTALL_SEPARATELY: &str = "W-RENDER-INSTALL-SEPARATELY";
 /// A catalogue env var gives a credential a literal value; it is read from a Secret instead.
 pub const LITERAL_CREDENTIAL: &str = "W-RENDER-LITERAL-CREDENTIAL";
+/// An object could not be serialised (an internal error; nothing is written).
+pub const NOT_SERIALISABLE: &str = "E-RENDER-NOT-SERIALISABLE";

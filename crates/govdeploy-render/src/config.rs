@@ -301,7 +301,7 @@ pub fn resolve(
     }
     out.dedupe();
     if !dropped_services.is_empty() {
-        ctx.warn(
+        ctx.report(
             Diagnostic::warning(
                 codes::SERVICE_NOT_DEPLOYED,
                 format!(
@@ -313,7 +313,7 @@ pub fn resolve(
         );
     }
     if !literal_credentials.is_empty() {
-        ctx.warn(
+        ctx.report(
             Diagnostic::warning(
                 codes::LITERAL_CREDENTIAL,
                 format!(
@@ -325,7 +325,7 @@ pub fn resolve(
         );
     }
     if !dropped_keys.is_empty() {
-        ctx.warn(
+        ctx.report(
             Diagnostic::warning(
                 codes::CONFIG_KEY_MISSING,
                 format!(
@@ -412,27 +412,17 @@ fn spring_platform_env(
 /// to where the store really is (renamed namespace, or an external service).
 fn rewrite_store_hosts(ctx: &Ctx, value: &str) -> String {
     let mut out = value.to_string();
-    for address in ctx.stores.values() {
-        let Some(provider) = address.provider.as_deref() else {
-            continue;
-        };
-        if let Some(catalogued) = ctx.component(provider) {
-            let old = format!("{provider}.{}", catalogued.namespace);
-            if old != address.host && out.contains(&old) {
-                out = out.replace(&old, &address.host);
-            }
-        }
-    }
     for (store, address) in &ctx.stores {
-        if address.provider.is_some() {
-            continue;
-        }
-        // External store: the catalogue still names the in-cluster provider.
-        if let Some(provider) = ctx.catalog.provider_of(*store)
+        // An external store has no provider in the plan, but the catalogue still names it.
+        let provider = address
+            .provider
+            .as_deref()
+            .or_else(|| ctx.catalog.provider_of(*store));
+        if let Some(provider) = provider
             && let Some(catalogued) = ctx.component(provider)
         {
             let old = format!("{provider}.{}", catalogued.namespace);
-            if out.contains(&old) {
+            if old != address.host {
                 out = out.replace(&old, &address.host);
             }
         }

@@ -56,11 +56,7 @@ fn spec_kind(kind: ConfigKind) -> ConfigSourceKind {
 }
 
 fn kind_key(kind: ConfigKind) -> &'static str {
-    match kind {
-        ConfigKind::MdmsData => "mdms-data",
-        ConfigKind::Configs => "configs",
-        ConfigKind::Other => "other",
-    }
+    spec_kind(kind).as_str()
 }
 
 /// The directory name the application expects under the mount path: the repository's name
@@ -329,7 +325,7 @@ impl Ctx<'_> {
                     format!("{message}; it changes under you"),
                 )
             };
-            self.warn(diagnostic.hint(format!(
+            self.report(diagnostic.hint(format!(
                 "set spec.configSources.{kind} to a git revision (a commit) with knownHosts, or to a bundled config image"
             )));
         }

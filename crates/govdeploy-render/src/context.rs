@@ -209,7 +209,8 @@ impl<'a> Ctx<'a> {
         out
     }
 
-    pub fn warn(&mut self, diagnostic: Diagnostic) {
+    /// Records a diagnostic; errors make `render` fail once everything has been checked.
+    pub fn report(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
     }
 }

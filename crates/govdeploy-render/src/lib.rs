@@ -126,7 +126,7 @@ pub fn render(input: RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             continue;
         }
         if name == "cert-manager" {
-            ctx.warn(
+            ctx.report(
                 Diagnostic::warning(
                     codes::INSTALL_SEPARATELY,
                     "cert-manager is not rendered: it needs its CRDs, webhook and cainjector from its own release manifest",
@@ -136,7 +136,7 @@ pub fn render(input: RenderInput<'_>) -> Result<Rendered, Diagnostics> {
             continue;
         }
         let Some(image) = planned.image.clone() else {
-            ctx.warn(
+            ctx.report(
                 Diagnostic::warning(
                     codes::NO_IMAGE,
                     format!("{name} has no image: not rendered"),
@@ -281,6 +281,20 @@ pub fn render(input: RenderInput<'_>) -> Result<Rendered, Diagnostics> {
     let secret_uses = ledger.uses();
     shared_objects.extend(secrets::objects(&mut ctx, &secret_uses));
 
+    for object in baseline
+        .iter()
+        .chain(&shared_objects)
+        .chain(component_files.iter().flat_map(|(_, objects)| objects))
+        .filter(|o| o.body.is_null())
+    {
+        ctx.report(Diagnostic::error(
+            codes::NOT_SERIALISABLE,
+            format!(
+                "{} could not be serialised (a bug in govdeploy: please report it)",
+                object.reference()
+            ),
+        ));
+    }
     let errors: Vec<Diagnostic> = ctx
         .diagnostics
         .iter()
@@ -341,7 +355,7 @@ fn check_tag_pinned(
     } else {
         Diagnostic::warning(codes::UNPINNED_IMAGE_WARNING, message)
     };
-    ctx.warn(diagnostic.hint(format!("pin it with spec.components.{name}.tag")));
+    ctx.report(diagnostic.hint(format!("pin it with spec.components.{name}.tag")));
 }
 
 /// A backbone store's pod settings: its container specifics, data volume, seeded config
@@ -372,7 +386,7 @@ fn store_pod(
     if let Some(max) = settings.max_replicas
         && planned.replicas > max
     {
-        ctx.warn(
+        ctx.report(
             Diagnostic::error(
                 codes::STORE_REPLICAS,
                 format!(

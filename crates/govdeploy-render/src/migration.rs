@@ -7,9 +7,8 @@ use govdeploy_catalog::{Backing, Component};
 use govdeploy_plan::PlannedComponent;
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMapKeySelector, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    LocalObjectReference, PodSecurityContext, PodSpec, PodTemplateSpec, ResourceRequirements,
-    SeccompProfile, SecretKeySelector, Volume,
+    ConfigMapKeySelector, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, PodSpec,
+    PodTemplateSpec, ResourceRequirements, SecretKeySelector, Volume,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -19,7 +18,7 @@ use crate::context::Ctx;
 use crate::hash::short_hash;
 use crate::labels;
 use crate::object::Object;
-use crate::pod::{DEFAULT_UID, container_security, mount};
+use crate::pod::{DEFAULT_UID, container_security, mount, pod_security, pull_secrets};
 use crate::secrets::SecretKeyUse;
 
 /// Pod and policy name of a component's migration.
@@ -138,24 +137,8 @@ pub fn job(
                     service_account_name: Some(name.to_string()),
                     automount_service_account_token: Some(false),
                     enable_service_links: Some(false),
-                    image_pull_secrets: ctx
-                        .env
-                        .spec
-                        .registry
-                        .as_ref()
-                        .and_then(|r| r.pull_secret.clone())
-                        .map(|n| vec![LocalObjectReference { name: n }]),
-                    security_context: Some(PodSecurityContext {
-                        run_as_non_root: Some(true),
-                        run_as_user: Some(DEFAULT_UID),
-                        run_as_group: Some(DEFAULT_UID),
-                        fs_group: Some(DEFAULT_UID),
-                        seccomp_profile: Some(SeccompProfile {
-                            type_: "RuntimeDefault".into(),
-                            localhost_profile: None,
-                        }),
-                        ..PodSecurityContext::default()
-                    }),
+                    image_pull_secrets: pull_secrets(ctx),
+                    security_context: Some(pod_security(DEFAULT_UID, false)),
                     containers: vec![container],
                     volumes: Some(vec![Volume {
                         name: "tmp".into(),

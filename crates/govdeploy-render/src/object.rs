@@ -18,7 +18,7 @@ pub struct Object {
 
 impl Object {
     /// Serialises a typed object. `k8s-openapi` values always serialise; a failure would be a
-    /// bug in that crate, reported as a `Null` body that the output check refuses.
+    /// bug in that crate, kept as a `Null` body that `render` reports as an error.
     pub fn from_typed<T>(typed: &T, namespace: Option<&str>, name: &str) -> Object
     where
         T: Resource + Serialize,

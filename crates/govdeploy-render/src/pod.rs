@@ -245,13 +245,7 @@ pub fn build(
         service_account_name: Some(name.to_string()),
         automount_service_account_token: Some(extras.needs_api_token),
         enable_service_links: Some(false),
-        image_pull_secrets: ctx
-            .env
-            .spec
-            .registry
-            .as_ref()
-            .and_then(|r| r.pull_secret.clone())
-            .map(|n| vec![LocalObjectReference { name: n }]),
+        image_pull_secrets: pull_secrets(ctx),
         security_context: Some(pod_security(uid, component.runtime == Runtime::Nginx)),
         termination_grace_period_seconds: Some(grace),
         topology_spread_constraints: (!is_job).then(|| spread(&selector, extras.strict_spread)),
@@ -373,7 +367,17 @@ fn runtime_default() -> SeccompProfile {
     }
 }
 
-fn pod_security(uid: i64, binds_low_port: bool) -> PodSecurityContext {
+/// The registry pull Secret of the environment, if it names one.
+pub fn pull_secrets(ctx: &Ctx) -> Option<Vec<LocalObjectReference>> {
+    ctx.env
+        .spec
+        .registry
+        .as_ref()
+        .and_then(|r| r.pull_secret.clone())
+        .map(|name| vec![LocalObjectReference { name }])
+}
+
+pub fn pod_security(uid: i64, binds_low_port: bool) -> PodSecurityContext {
     PodSecurityContext {
         run_as_non_root: Some(true),
         run_as_user: Some(uid),
@@ -522,7 +526,7 @@ impl Ctx<'_> {
             return;
         }
         let gaps = std::mem::take(&mut self.probe_gaps);
-        self.warn(
+        self.report(
             Diagnostic::warning(
                 crate::codes::NO_HTTP_PROBE,
                 format!(

@@ -147,7 +147,7 @@ fn ingress(
     let mut http_paths = Vec::new();
     for path in paths.iter().collect::<BTreeSet<_>>() {
         if let Some(owner) = published.0.get(&(host.to_string(), path.clone())) {
-            ctx.warn(Diagnostic::warning(
+            ctx.report(Diagnostic::warning(
                 "W-RENDER-DUPLICATE-ROUTE",
                 format!("{name}: path {path} on {host} is already published by {owner}; left out"),
             ));

@@ -97,7 +97,7 @@ pub fn objects(ctx: &mut Ctx, uses: &[SecretUse]) -> Vec<Object> {
                 .iter()
                 .map(|u| format!("{}/{} ({})", u.namespace, u.name, u.keys.join(", ")))
                 .collect();
-            ctx.warn(
+            ctx.report(
                 Diagnostic::warning(
                     codes::SECRETS_NOT_RENDERED,
                     format!(
@@ -117,7 +117,7 @@ pub fn objects(ctx: &mut Ctx, uses: &[SecretUse]) -> Vec<Object> {
             govdeploy_spec::Profile::Uat | govdeploy_spec::Profile::Prod
         )
     {
-        ctx.warn(
+        ctx.report(
             Diagnostic::error(
                 codes::PLAINTEXT_SECRETS,
                 format!(
@@ -163,7 +163,7 @@ pub fn objects(ctx: &mut Ctx, uses: &[SecretUse]) -> Vec<Object> {
     missing.sort();
     missing.dedup();
     if !missing.is_empty() {
-        ctx.warn(
+        ctx.report(
             Diagnostic::error(
                 codes::SECRET_MISSING,
                 format!(

@@ -159,3 +159,21 @@ fn missing_secret_keys_are_reported_all_at_once() {
         assert!(missing.message.contains(key), "{}", missing.message);
     }
 }
+
+#[test]
+fn store_hosts_in_catalogue_values_follow_renamed_namespaces_and_external_stores() {
+    let env = format!(
+        "{QUICKSTART}  namespaces: {{backbone: stores}}\n  backbone:\n    redis: {{mode: external, host: cache.example.org, port: 6379}}\n"
+    );
+    let r = render_env(&env, None).expect("renders");
+    // egov-user's catalogue values say `SPRING_REDIS_HOST: redis.backbone`.
+    assert_eq!(
+        find(&r, "ConfigMap", "egov-user-env")["data"]["SPRING_REDIS_HOST"],
+        "cache.example.org"
+    );
+    // Kafka moved with the renamed namespace.
+    assert_eq!(
+        find(&r, "ConfigMap", "egov-config")["data"]["kafka-brokers"],
+        "kafka.stores:9092"
+    );
+}
