@@ -64,6 +64,8 @@ pub enum Command {
     /// Work with catalogues.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Create, edit, set, rotate, check and import the encrypted secrets file (SOPS, age).
+    Secrets(crate::commands::secrets::SecretsArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -131,7 +131,10 @@ fn a_file_encrypted_by_sops_decrypts_with_govdeploy() {
 
     let file = SecretsFile::load(&encrypted, &sources(&keys)).unwrap();
     assert!(file.is_encrypted());
-    assert_eq!(file.recipients(), [keys.recipient.clone()]);
+    assert_eq!(
+        file.recipients().as_slice(),
+        std::slice::from_ref(&keys.recipient)
+    );
     assert_eq!(
         &*leaf(&file.tree, &["db", "password"]).text(),
         "p4ss:w0rd with spaces"

@@ -39,6 +39,9 @@ fn with_plan(
 }
 
 pub fn plan(env: &Path, output: OutputFormat) -> anyhow::Result<i32> {
+    if let Some(code) = crate::commands::secrets::plan_gate(env) {
+        return Ok(code);
+    }
     with_plan(env, true, |plan| match output {
         OutputFormat::Text => govdeploy_plan::render_text(plan),
         OutputFormat::Json => govdeploy_plan::to_json(plan),

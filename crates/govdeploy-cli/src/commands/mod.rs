@@ -4,6 +4,7 @@ pub(crate) mod catalog;
 mod environment;
 mod render;
 mod schema;
+pub(crate) mod secrets;
 
 use govdeploy_yaml::Diagnostics;
 
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> i32 {
             source,
         }) => catalog::import_digit(&checkout, &output, name, env_file, commit, source),
         Command::Catalog(CatalogCommand::Show { catalog }) => catalog::show(&catalog),
+        Command::Secrets(args) => secrets::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,13 +1,12 @@
 //! `govdeploy render ENV -o DIR|-`: the environment's Kubernetes objects as files (written
 //! as a whole or not at all) or as one stream.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use govdeploy_render::{RenderInput, SecretValues};
-use govdeploy_yaml::{Diagnostic, Diagnostics, Location};
+use govdeploy_render::RenderInput;
+use govdeploy_yaml::Diagnostics;
 
 use crate::commands::report;
 use crate::{exit, pipeline};
@@ -24,22 +23,21 @@ pub fn run(env: &Path, output: &Path, include_secrets: bool) -> anyhow::Result<i
             });
         }
     };
-    let secrets = match planned.loaded.secrets_file() {
-        Some(path) => match read_secrets(&path) {
-            Ok(values) => Some(values),
-            Err(diagnostics) => {
-                report(&diagnostics);
-                return Ok(exit::INVALID_INPUT);
-            }
-        },
-        None => None,
+    let secrets = match crate::commands::secrets::gate(&planned, env) {
+        Ok(values) => values,
+        Err(diagnostics) => {
+            let mut all = planned.warnings.clone();
+            all.extend(diagnostics);
+            report(&all);
+            return Ok(exit::INVALID_INPUT);
+        }
     };
     let input = RenderInput {
         plan: &planned.plan,
         catalog: &planned.catalog,
         environment: &planned.loaded.env,
-        secrets: secrets.as_ref(),
-        plaintext_secrets: secrets.is_some(),
+        secrets: secrets.as_ref().map(|s| &s.values),
+        plaintext_secrets: secrets.as_ref().is_some_and(|s| !s.encrypted),
     };
     let rendered = match govdeploy_render::render(input) {
         Ok(r) => r,
@@ -79,88 +77,6 @@ pub fn run(env: &Path, output: &Path, include_secrets: bool) -> anyhow::Result<i
         output.display()
     );
     Ok(exit::OK)
-}
-
-/// Reads the plaintext development secrets file: `<secret>: {<key>: <value>}`. Errors name
-/// the place, never the content.
-fn read_secrets(path: &Path) -> Result<SecretValues, Diagnostics> {
-    let file = path.display().to_string();
-    let at = |pos: govdeploy_yaml::Pos| {
-        Some(Location {
-            file: path.to_path_buf(),
-            line: pos.line,
-            col: pos.col,
-        })
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Diagnostics(vec![
-            Diagnostic::error(
-                "E-RENDER-SECRETS-FILE",
-                format!("cannot read the secrets file {file}: {e}"),
-            )
-            .hint("fix spec.secrets.file or create the file"),
-        ])
-    })?;
-    let node = govdeploy_yaml::parse_single(&text).map_err(|e| {
-        let pos = e.pos();
-        Diagnostics(vec![
-            Diagnostic::error(
-                "E-RENDER-SECRETS-FILE",
-                "the secrets file is not valid YAML (content not shown)",
-            )
-            .at(pos.and_then(at))
-            .hint("check quoting and indentation at that place"),
-        ])
-    })?;
-    let mut problems = Vec::new();
-    let mut values = BTreeMap::new();
-    match &node.value {
-        govdeploy_yaml::Value::Map(secrets) => {
-            for (name, keys) in secrets {
-                let name = &name.name;
-                let govdeploy_yaml::Value::Map(keys) = &keys.value else {
-                    problems.push(
-                        Diagnostic::error(
-                            "E-RENDER-SECRETS-FILE",
-                            format!("secret `{name}` must map keys to values"),
-                        )
-                        .at(at(keys.pos)),
-                    );
-                    continue;
-                };
-                let mut kv = BTreeMap::new();
-                for (key, value) in keys {
-                    let key = &key.name;
-                    match value.scalar_text() {
-                        Some(v) => {
-                            kv.insert(key.clone(), v);
-                        }
-                        _ => problems.push(
-                            Diagnostic::error(
-                                "E-RENDER-SECRETS-FILE",
-                                format!("`{name}.{key}` must be a single value"),
-                            )
-                            .at(at(value.pos)),
-                        ),
-                    }
-                }
-                values.insert(name.clone(), kv);
-            }
-        }
-        _ => problems.push(
-            Diagnostic::error(
-                "E-RENDER-SECRETS-FILE",
-                "the secrets file must map Secret names to their keys",
-            )
-            .at(at(node.pos))
-            .hint("write `db: {username: ..., password: ...}`"),
-        ),
-    }
-    if problems.is_empty() {
-        Ok(SecretValues(values))
-    } else {
-        Err(Diagnostics(problems))
-    }
 }
 
 /// Writes the files into a fresh sibling directory, then swaps it into place: the output
