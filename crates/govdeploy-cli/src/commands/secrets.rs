@@ -678,8 +678,14 @@ fn edit(ctx: &Ctx, env: &Path) -> Outcome {
     let original = Zeroizing::new(govdeploy_secrets::emit::document(&file.tree));
     // A private directory (0700) holding a private file (0600); both are removed when
     // `dir` is dropped, whichever way this function returns.
-    let dir = tempfile::Builder::new()
-        .prefix("govdeploy-secrets-")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("govdeploy-secrets-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    let dir = builder
         .tempdir()
         .context("creating a private temporary directory")?;
     let name = path
