@@ -700,3 +700,94 @@ fn assert_redacted(s: &Scratch, rendered: &[&Path]) {
         }
     }
 }
+
+/// Identities as sops finds them: SOPS_AGE_KEY (the key text), SOPS_AGE_KEY_FILE, and the
+/// default keys file under the user's config directory.
+#[test]
+fn keys_are_found_where_sops_looks() {
+    let s = Scratch::new("quickstart");
+    s.init();
+    let key = std::fs::read_to_string(s.path("key.txt")).unwrap();
+    let out = s.run_with(&["secrets", "check", "env.yaml"], |c| {
+        c.env_remove("SOPS_AGE_KEY_FILE")
+            .env("SOPS_AGE_KEY", key.trim());
+    });
+    assert!(
+        text(&out.stderr).contains("E-SECRETS-PLACEHOLDER"),
+        "decrypted via SOPS_AGE_KEY: {}",
+        text(&out.stderr)
+    );
+    let default = s.path("home/.config/sops/age");
+    std::fs::create_dir_all(&default).unwrap();
+    std::fs::write(default.join("keys.txt"), &key).unwrap();
+    let out = s.run_with(&["secrets", "check", "env.yaml"], |c| {
+        c.env_remove("SOPS_AGE_KEY_FILE");
+    });
+    assert!(
+        text(&out.stderr).contains("E-SECRETS-PLACEHOLDER"),
+        "decrypted via the default file: {}",
+        text(&out.stderr)
+    );
+    std::fs::remove_file(default.join("keys.txt")).unwrap();
+    let out = s.run_with(&["secrets", "check", "env.yaml"], |c| {
+        c.env_remove("SOPS_AGE_KEY_FILE");
+    });
+    assert!(
+        text(&out.stderr).contains("identities tried from: none"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Recipients for a new file from .sops.yaml creation rules.
+    std::fs::remove_file(s.path("secrets.enc.yaml")).unwrap();
+    std::fs::write(
+        s.path(".sops.yaml"),
+        format!(
+            "creation_rules:\n  - path_regex: \\.enc\\.yaml$\n    age: {}\n",
+            s.recipient
+        ),
+    )
+    .unwrap();
+    s.ok(&["secrets", "init", "env.yaml"]);
+    assert!(
+        std::fs::read_to_string(s.path("secrets.enc.yaml"))
+            .unwrap()
+            .contains(&s.recipient)
+    );
+}
+
+/// `sops --decrypt` opens what `govdeploy secrets init`/`set` wrote (and checks its MAC).
+#[test]
+fn the_sops_tool_reads_what_the_commands_write() {
+    let sops = root().join(".tools/sops-venv/bin/sops");
+    if !sops.is_file() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "sops is missing: run scripts/install-secrets-tools.sh (the .ci/run secrets block)"
+        );
+        eprintln!("SKIPPED: sops is missing (scripts/install-secrets-tools.sh installs it)");
+        return;
+    }
+    let s = Scratch::new("quickstart");
+    s.init();
+    s.fill();
+    s.ok(&["secrets", "rotate", "env.yaml", "db/password"]);
+    let out = Command::new(&sops)
+        .args([
+            "--disable-version-check",
+            "decrypt",
+            "--output-type",
+            "json",
+            "secrets.enc.yaml",
+        ])
+        .current_dir(s.dir.path())
+        .env("SOPS_AGE_KEY_FILE", s.path("key.txt"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "sops: {}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (secret, keys) in s.values() {
+        for (key, entry) in keys {
+            assert_eq!(json[&secret][&key], entry.value.as_str(), "{secret}/{key}");
+        }
+    }
+}
