@@ -791,3 +791,38 @@ fn the_sops_tool_reads_what_the_commands_write() {
         }
     }
 }
+
+/// The production example with an encrypted secrets file renders (plaintext is refused for
+/// the prod profile, SOPS is not); every placeholder filled in one scripted edit.
+#[test]
+fn production_renders_with_an_encrypted_file() {
+    let s = Scratch::new("quickstart");
+    let production = std::fs::read_to_string(root().join("examples/production.yaml")).unwrap();
+    std::fs::write(
+        s.path("env.yaml"),
+        production + "  secrets:\n    file: secrets.enc.yaml\n",
+    )
+    .unwrap();
+    s.init();
+    let out = s.run(&["render", "env.yaml", "-o", "out"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("egov-pg-service/axismerchantpwd` is still a placeholder"),
+        "{}",
+        text(&out.stderr)
+    );
+    let script = editor(
+        s.dir.path(),
+        "fill.sh",
+        "sed -i -E 's#<set me: ([^ ]+) for [^>]*>#Prod-\\1-Value#' \"$1\"",
+    );
+    let out = s.run_with(&["secrets", "edit", "env.yaml"], |c| {
+        c.env("EDITOR", &script);
+    });
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = s.run(&["render", "env.yaml", "-o", "out"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("E-RENDER-PLAINTEXT-SECRETS"));
+    let out_dir = s.path("out");
+    assert_redacted(&s, &[&out_dir]);
+}
