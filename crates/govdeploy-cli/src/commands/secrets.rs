@@ -97,6 +97,10 @@ fn diagnostic(err: &SecretsError) -> Diagnostic {
             codes::RECIPIENTS,
             "pass --age age1… or set SOPS_AGE_RECIPIENTS, or add creation_rules with `age:` to .sops.yaml",
         ),
+        SecretsError::Io { .. } => (
+            codes::NO_FILE,
+            "create it with `govdeploy secrets init ENV`, or fix spec.secrets.file",
+        ),
         _ => (codes::FORMAT, "fix the file as the message says"),
     };
     Diagnostic::error(code, err.to_string()).hint(hint)
