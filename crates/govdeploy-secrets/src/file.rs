@@ -268,3 +268,69 @@ pub fn write_private(path: &Path, bytes: &[u8], create_new: bool) -> Result<(), 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    fn plaintext(text: &str) -> Result<SecretsFile, SecretsError> {
+        SecretsFile::from_text(Path::new("s.yaml"), text, &KeySources::default())
+    }
+
+    #[test]
+    fn encrypted_values_without_metadata_are_refused() {
+        let err =
+            plaintext("db:\n  password: ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:str]\n")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("`db.password`") && err.contains("never read as plaintext"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn shape_problems_are_reported_together_without_values() {
+        let file =
+            plaintext("db: [hunter2]\nsms:\n  password: {nested: hunter3}\nok:\n  k: v\n").unwrap();
+        let problems = file.values().unwrap_err();
+        assert_eq!(problems.len(), 2);
+        let text = format!("{problems:?}");
+        assert!(!text.contains("hunter"), "{text}");
+        assert_eq!(problems[1].location.as_ref().unwrap().line, 3);
+    }
+
+    #[test]
+    fn set_value_appends_and_replaces() {
+        let mut tree = plaintext("db:\n  username: egov\n").unwrap().tree;
+        set_value(&mut tree, "db", "username", Scalar::str("other"));
+        set_value(&mut tree, "sms", "password", Scalar::str("x"));
+        assert_eq!(
+            crate::emit::document(&tree),
+            "db:\n    username: other\nsms:\n    password: x\n"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn writes_are_private_and_create_new_never_replaces() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.yaml");
+        write_private(&path, b"one", true).unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(matches!(
+            write_private(&path, b"two", true),
+            Err(SecretsError::Exists { .. })
+        ));
+        assert_eq!(std::fs::read(&path).unwrap(), b"one");
+        write_private(&path, b"three", false).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"three");
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "no temporary file left behind");
+    }
+}

@@ -27,6 +27,16 @@ impl std::fmt::Debug for Identities {
     }
 }
 
+impl Identities {
+    #[cfg(test)]
+    pub(crate) fn for_tests(identities: Vec<Box<dyn age::Identity>>) -> Identities {
+        Identities {
+            identities,
+            sources: vec!["test".into()],
+        }
+    }
+}
+
 /// The environment variables and paths identities are read from, so tests and the CLI can
 /// pass them explicitly.
 #[derive(Debug, Clone, Default)]

@@ -434,6 +434,68 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
     use super::*;
 
+    fn identities(identity: age::x25519::Identity) -> Identities {
+        crate::keys::Identities::for_tests(vec![Box::new(identity)])
+    }
+
+    fn reopen(text: &str, identity: &age::x25519::Identity) -> Result<Decrypted, SecretsError> {
+        let doc = govdeploy_yaml::parse_single(text).unwrap();
+        let file = EncryptedFile::from_yaml(Path::new("s.yaml"), &doc)?;
+        file.decrypt(&identities(identity.clone()))
+    }
+
+    #[test]
+    fn written_files_reopen_and_tampering_is_caught() {
+        let identity = age::x25519::Identity::generate();
+        let plain = "db:\n  password: s3cret\n  port: 5432\n  note_unencrypted: hello\n";
+        let tree = TreeNode::from_yaml(&govdeploy_yaml::parse_single(plain).unwrap());
+        let text = encrypt_new(
+            &tree,
+            &[identity.to_public().to_string()],
+            "2026-01-01T00:00:00Z",
+        )
+        .unwrap();
+        assert!(!text.contains("s3cret"));
+        assert!(text.contains("note_unencrypted: hello\n"));
+        let opened = reopen(&text, &identity).unwrap();
+        assert_eq!(
+            crate::emit::document(&opened.tree),
+            crate::emit::document(&tree)
+        );
+        let tampered = text.replace("note_unencrypted: hello", "note_unencrypted: bye");
+        assert!(matches!(
+            reopen(&tampered, &identity),
+            Err(SecretsError::MacMismatch { .. })
+        ));
+        let redated = text.replace("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z");
+        assert!(matches!(
+            reopen(&redated, &identity),
+            Err(SecretsError::MacUnreadable { .. })
+        ));
+        let stranger = age::x25519::Identity::generate();
+        assert!(matches!(
+            reopen(&text, &stranger),
+            Err(SecretsError::WrongKey { .. })
+        ));
+    }
+
+    #[test]
+    fn unsupported_metadata_is_refused() {
+        let text = "a: b\nsops:\n    encrypted_regex: ^data$\n    lastmodified: x\n    mac: y\n";
+        let doc = govdeploy_yaml::parse_single(text).unwrap();
+        let err = EncryptedFile::from_yaml(Path::new("s.yaml"), &doc).unwrap_err();
+        assert!(matches!(err, SecretsError::Unsupported { .. }), "{err}");
+        let text = "a: b\nsops:\n    kms: [{arn: x}]\n    lastmodified: x\n    mac: y\n";
+        let doc = govdeploy_yaml::parse_single(text).unwrap();
+        let err = EncryptedFile::from_yaml(Path::new("s.yaml"), &doc)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("kms master keys and no age recipient"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn timestamps_are_rfc3339_utc() {
         assert_eq!(timestamp(0), "1970-01-01T00:00:00Z");
