@@ -116,7 +116,7 @@ impl BlobReader {
         OciError::Http {
             method: "GET".into(),
             url: registry.url(&format!("/v2/.../blobs/{}", self.digest)),
-            source,
+            source: source.without_url(),
         }
     }
 

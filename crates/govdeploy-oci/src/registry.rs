@@ -232,7 +232,7 @@ impl Registry {
                 OciError::Http {
                     method,
                     url,
-                    source,
+                    source: source.without_url(),
                 }
             })?;
             if response.status() != StatusCode::UNAUTHORIZED || tried_auth {
@@ -342,7 +342,7 @@ impl Registry {
         let bytes = response.bytes().await.map_err(|source| OciError::Http {
             method: "GET".into(),
             url: call.url.clone(),
-            source,
+            source: source.without_url(),
         })?;
         self.stats.add_received(bytes.len() as u64);
         let what = format!("{}/{repository}@{reference}", self.host);
@@ -537,7 +537,7 @@ impl Registry {
         let tags: Tags = response.json().await.map_err(|source| OciError::Http {
             method: "GET".into(),
             url: call.url.clone(),
-            source,
+            source: source.without_url(),
         })?;
         let mut tags = tags.tags.unwrap_or_default();
         tags.sort();

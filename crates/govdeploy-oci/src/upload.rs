@@ -160,11 +160,20 @@ impl BlobPush<'_> {
                             .await
                             .map_err(Restart::Again)?;
                         let Some((held, next)) = status else {
-                            return Err(Restart::Again(e));
+                            return Err(Restart::Again(OciError::Manifest {
+                                what: format!("upload of {}", self.digest),
+                                message: format!("the session is gone after: {e}"),
+                            }));
                         };
                         if held < chunk_start || held > chunk_start + chunk.len() as u64 {
                             self.target.cancel_upload(self.repository, &next).await;
-                            return Err(Restart::Again(e));
+                            return Err(Restart::Again(OciError::Manifest {
+                                what: format!("upload of {}", self.digest),
+                                message: format!(
+                                    "the registry holds {held} bytes, outside the chunk at {chunk_start}..{} being resent after: {e}",
+                                    chunk_start + chunk.len() as u64
+                                ),
+                            }));
                         }
                         self.target.stats.add_resumed(1);
                         self.progress.note(&format!(
@@ -182,18 +191,27 @@ impl BlobPush<'_> {
                 break;
             }
         }
-        match self.put(&location, None).await {
-            Ok(()) => Ok(()),
-            Err(e @ OciError::Status { status: 400, .. }) => {
+        let mut failures = 0u32;
+        loop {
+            let error = match self.put(&location, None).await {
+                Ok(()) => return Ok(()),
                 // The registry's own digest check failed: what it holds is not what was hashed.
-                Err(Restart::Again(e))
+                Err(e @ OciError::Status { status: 400, .. }) => return Err(Restart::Again(e)),
+                Err(e) => e,
+            };
+            // The completing PUT may have landed before the answer was lost.
+            if let Ok(Some(_)) = self.target.head_blob(self.repository, self.digest).await {
+                return Ok(());
             }
-            Err(e) => {
-                // The completing PUT may have landed before the answer was lost.
-                match self.target.head_blob(self.repository, self.digest).await {
-                    Ok(Some(_)) => Ok(()),
-                    _ => Err(Restart::Again(e)),
-                }
+            failures += 1;
+            if failures >= self.target.retry.attempts {
+                return Err(Restart::Again(error));
+            }
+            self.target.stats.add_retry();
+            tokio::time::sleep(self.target.retry.delay(failures, None)).await;
+            match self.target.upload_status(self.repository, &location).await {
+                Ok(Some((held, next))) if held == self.size => location = next,
+                _ => return Err(Restart::Again(error)),
             }
         }
     }

@@ -42,6 +42,9 @@ pub struct ConnectArgs {
     /// Blobs transferred at the same time.
     #[arg(long, default_value_t = 6)]
     pub concurrency: usize,
+    /// Retries of a failed request (connection errors, 5xx, 429), with exponential backoff.
+    #[arg(long, default_value_t = 5)]
+    pub retries: u32,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -154,7 +157,10 @@ fn options(
         credentials,
         ca_certificates,
         allow_insecure: connect.insecure,
-        ..RegistryOptions::default()
+        retry: govdeploy_oci::RetryPolicy {
+            attempts: connect.retries.saturating_add(1),
+            ..govdeploy_oci::RetryPolicy::default()
+        },
     })
 }
 
