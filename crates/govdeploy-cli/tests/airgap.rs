@@ -2,6 +2,8 @@
 //! a registry), resume through a proxy that cuts connections, corruption detection, basic
 //! auth, platform filtering. `skopeo` reads what was written as the independent oracle.
 
+#![allow(clippy::unwrap_used, reason = "tests")]
+
 mod airgap_support;
 
 use std::collections::BTreeSet;
@@ -669,4 +671,112 @@ fn images_lock_covers_every_rendered_image_under_the_mirror() {
         text(&out)
     );
     assert!(unreachable.exists());
+}
+
+/// A CA and a server certificate for 127.0.0.1, made with openssl.
+fn make_certificates(dir: &std::path::Path) -> bool {
+    let script = r#"set -e
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=govdeploy-test-ca 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n' > ext.cnf
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext.cnf 2>/dev/null
+"#;
+    let status = std::process::Command::new("sh")
+        .args(["-c", script])
+        .current_dir(dir)
+        .status();
+    match status {
+        Ok(s) if s.success() => true,
+        _ if std::env::var_os("CI").is_some() => {
+            panic!(
+                "openssl failed or is missing: the `air-gap (issue 9)` block of .ci/run installs it"
+            )
+        }
+        _ => {
+            eprintln!("SKIPPED: openssl is missing (apt-get install openssl)");
+            false
+        }
+    }
+}
+
+#[test]
+fn https_registry_with_a_custom_ca() {
+    if !tools_present() {
+        return;
+    }
+    let certs = tempfile::tempdir().unwrap();
+    if !make_certificates(certs.path()) {
+        return;
+    }
+    let source = TestRegistry::start(None);
+    let target = TestRegistry::start_with(
+        None,
+        Some((
+            &certs.path().join("server.pem"),
+            &certs.path().join("server.key"),
+        )),
+    );
+    let set = build_images(&source);
+    let from = &set.images[0].0;
+    let to = format!("https://{}", target.host());
+    let out = govdeploy(
+        &["mirror", "--from", from, "--to", &to, "--retries", "0"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert!(
+        err.contains("certificate") || err.contains("unknownissuer"),
+        "{err}"
+    );
+
+    let ca = certs.path().join("ca.pem");
+    let out = govdeploy(
+        &[
+            "mirror",
+            "--from",
+            from,
+            "--to",
+            &to,
+            "--ca-cert",
+            ca.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let target_ref = mirrored(&target.host(), from);
+    let inspect = std::process::Command::new("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            "--cert-dir",
+            certs.path().to_str().unwrap(),
+            &format!("docker://{target_ref}"),
+        ])
+        .output()
+        .unwrap();
+    let digest = if inspect.status.success() {
+        Digest::of(&inspect.stdout)
+    } else {
+        skopeo_digest(&format!("docker://{target_ref}"))
+    };
+    assert_eq!(digest, set.images[0].1);
+
+    // Plain HTTP is for loopback only unless --insecure.
+    let out = govdeploy(
+        &[
+            "mirror",
+            "--from",
+            from,
+            "--to",
+            "http://registry.example:5000",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refusing plain HTTP"),
+        "{}",
+        text(&out)
+    );
 }

@@ -252,7 +252,7 @@ pub async fn mirror(
                     let origin = origin(source, tree, &digest);
                     BlobNeed {
                         size: descriptor.size,
-                        origin: origin.map(|(o, _)| o).map_err(|e| e.to_string()),
+                        origin: origin.map(|(o, _)| o).map_err(|e| e.chain()),
                         repositories: Vec::new(),
                     }
                 });
@@ -273,7 +273,7 @@ pub async fn mirror(
                     failed_blobs
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .insert(digest.clone(), e.to_string());
+                        .insert(digest.clone(), e.chain());
                 }
             }
         })
@@ -410,7 +410,7 @@ pub async fn bundle(
     for (image, tree) in images.iter().zip(trees) {
         match tree {
             Ok(t) => resolved.push((image, t)),
-            Err(e) => problems.push(format!("{}: {e}", image.name)),
+            Err(e) => problems.push(format!("{}: {}", image.name, e.chain())),
         }
     }
     if !problems.is_empty() {

@@ -73,15 +73,32 @@ impl OciError {
         }
     }
 
-    /// Whether trying again later can help: connection problems, 5xx and 429.
+    /// The message with every underlying cause (`error sending request: ... certificate`).
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            let cause_text = cause.to_string();
+            if !text.contains(&cause_text) {
+                text.push_str(": ");
+                text.push_str(&cause_text);
+            }
+            source = cause.source();
+        }
+        text
+    }
+
+    /// Whether trying again later can help: connection problems, 5xx and 429; not a
+    /// certificate that will be just as untrusted next time.
     pub fn is_transient(&self) -> bool {
         match self {
             OciError::Http { source, .. } => {
-                source.is_connect()
+                let network = source.is_connect()
                     || source.is_timeout()
                     || source.is_request()
                     || source.is_body()
-                    || source.is_decode()
+                    || source.is_decode();
+                network && !self.chain().to_lowercase().contains("certificate")
             }
             OciError::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
             _ => false,

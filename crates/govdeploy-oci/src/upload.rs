@@ -89,8 +89,10 @@ impl BlobPush<'_> {
                         });
                     }
                     self.progress.note(&format!(
-                        "upload of {} to {} starts over: {e}",
-                        self.digest, self.repository
+                        "upload of {} to {} starts over: {}",
+                        self.digest,
+                        self.repository,
+                        e.chain()
                     ));
                 }
             }

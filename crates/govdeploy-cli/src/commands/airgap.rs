@@ -701,7 +701,7 @@ pub fn mirror(args: &MirrorArgs) -> anyhow::Result<i32> {
     let elapsed = started.elapsed();
     let failures = report.failures();
     for (name, error) in &failures {
-        eprintln!("error: {name}: {error}");
+        eprintln!("error: {name}: {}", error.chain());
     }
     let summary = merged(target_stats.summary(), source_stats.summary());
     print_summary(
