@@ -780,3 +780,81 @@ fn https_registry_with_a_custom_ca() {
         text(&out)
     );
 }
+
+#[test]
+fn bearer_token_auth_through_a_token_server() {
+    if !tools_present() {
+        return;
+    }
+    let keys = tempfile::tempdir().unwrap();
+    if !make_token_key(keys.path()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "openssl missing: the `air-gap (issue 9)` block of .ci/run installs it"
+        );
+        eprintln!("SKIPPED: openssl is missing");
+        return;
+    }
+    let token = TokenServer::start(keys.path(), "mirror-user", "t0ken-pass");
+    let source = TestRegistry::start(None);
+    let target = TestRegistry::start_token(&token);
+    let set = build_images(&source);
+    let to = target.host();
+    let out = govdeploy(
+        &[
+            "mirror",
+            "--from",
+            &set.images[0].0,
+            "--to",
+            &to,
+            "--to-user",
+            "mirror-user",
+        ],
+        &[("GOVDEPLOY_TO_PASSWORD", "nope")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("token endpoint"),
+        "{}",
+        text(&out)
+    );
+
+    let mut args = vec![
+        "mirror",
+        "--to",
+        &to,
+        "--to-user",
+        "mirror-user",
+        "-o",
+        "json",
+    ];
+    for (reference, _) in &set.images {
+        args.push("--from");
+        args.push(reference);
+    }
+    let out = govdeploy(&args, &[("GOVDEPLOY_TO_PASSWORD", "t0ken-pass")]);
+    assert!(out.status.success(), "{}\n{}", text(&out), target.log());
+    assert!(!text(&out).contains("t0ken-pass"));
+    let summary = json(&out);
+    assert!(
+        summary["blobsMounted"].as_u64().unwrap() >= 3,
+        "mounts need pull scope on the other repository: {summary}"
+    );
+    assert!(token.requests.load(Ordering::SeqCst) >= 3);
+    for (reference, digest) in &set.images {
+        let target_ref = mirrored(&to, reference);
+        let inspect = std::process::Command::new("skopeo")
+            .args([
+                "inspect",
+                "--raw",
+                "--tls-verify=false",
+                "--creds",
+                "mirror-user:t0ken-pass",
+                &format!("docker://{target_ref}"),
+            ])
+            .output()
+            .unwrap();
+        assert!(inspect.status.success(), "{}", text(&inspect));
+        assert_eq!(&Digest::of(&inspect.stdout), digest);
+    }
+}

@@ -492,3 +492,220 @@ fn pipe(
     let _ = client.shutdown(Shutdown::Both);
     let _ = back.join();
 }
+
+/// A Docker-protocol token server on 127.0.0.1: checks basic credentials, answers
+/// `{"token": JWT}` for the requested scopes, signed RS256 (openssl) with a certificate the
+/// registry trusts (`x5c` header).
+pub struct TokenServer {
+    pub port: u16,
+    pub requests: Arc<AtomicU32>,
+    pub cert: PathBuf,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TokenServer {
+    /// `dir` must hold `token.key` and `token.pem` (see [`make_token_key`]).
+    pub fn start(dir: &Path, user: &str, password: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        listener.set_nonblocking(true).expect("nonblocking");
+        let requests = Arc::new(AtomicU32::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let expected = format!(
+            "Basic {}",
+            base64_std(format!("{user}:{password}").as_bytes())
+        );
+        let key = dir.join("token.key");
+        let cert_der = std::fs::read(dir.join("token.der")).expect("der");
+        let (count, halt) = (requests.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !halt.load(Ordering::Relaxed) {
+                let Ok((mut stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                let _ = stream.set_nonblocking(false);
+                count.fetch_add(1, Ordering::SeqCst);
+                let mut head = Vec::new();
+                let mut byte = [0u8];
+                while !head.ends_with(b"\r\n\r\n")
+                    && stream.read(&mut byte).map(|n| n == 1).unwrap_or(false)
+                {
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).to_string();
+                let authorized = head.lines().any(|l| {
+                    l.to_ascii_lowercase().starts_with("authorization:")
+                        && l[14..].trim() == expected
+                });
+                let response = if authorized {
+                    let target = head.split_whitespace().nth(1).unwrap_or("/");
+                    let token = sign_token(&key, &cert_der, target);
+                    let body = format!("{{\"token\":\"{token}\"}}");
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                } else {
+                    "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_string()
+                };
+                let _ = stream.write_all(response.as_bytes());
+            }
+        });
+        TokenServer {
+            port,
+            requests,
+            cert: dir.join("token.pem"),
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for TokenServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// An RSA key and self-signed certificate for signing tokens (PEM and DER), made by openssl.
+pub fn make_token_key(dir: &Path) -> bool {
+    let script = "set -e
+openssl req -x509 -newkey rsa:2048 -nodes -keyout token.key -out token.pem -days 2 -subj /CN=govdeploy-test-token 2>/dev/null
+openssl x509 -in token.pem -outform der -out token.der";
+    Command::new("sh")
+        .args(["-c", script])
+        .current_dir(dir)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+fn base64_std(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).to_string()
+}
+
+/// A JWT granting every scope of the request (`/token?service=..&scope=repository:x:pull,push`).
+fn sign_token(key: &Path, cert_der: &[u8], target: &str) -> String {
+    let query = target.split_once('?').map_or("", |(_, q)| q);
+    let mut access = Vec::new();
+    for pair in query.split('&') {
+        let Some(("scope", value)) = pair.split_once('=') else {
+            continue;
+        };
+        for scope in percent_decode(value).split(' ') {
+            let Some((kind, rest)) = scope.split_once(':') else {
+                continue;
+            };
+            let Some((name, actions)) = rest.rsplit_once(':') else {
+                continue;
+            };
+            let actions: Vec<String> = actions.split(',').map(|a| format!("\"{a}\"")).collect();
+            access.push(format!(
+                r#"{{"type":"{kind}","name":"{name}","actions":[{}]}}"#,
+                actions.join(",")
+            ));
+        }
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let header = format!(
+        r#"{{"typ":"JWT","alg":"RS256","x5c":["{}"]}}"#,
+        base64_std(cert_der)
+    );
+    let claims = format!(
+        r#"{{"iss":"govdeploy-test-issuer","sub":"mirror-user","aud":"govdeploy-test","exp":{},"nbf":{},"iat":{},"jti":"{}","access":[{}]}}"#,
+        now + 600,
+        now - 60,
+        now - 60,
+        now,
+        access.join(",")
+    );
+    let signing_input = format!(
+        "{}.{}",
+        base64_url(header.as_bytes()),
+        base64_url(claims.as_bytes())
+    );
+    let mut child = Command::new("openssl")
+        .args(["dgst", "-sha256", "-sign"])
+        .arg(key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("openssl");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(signing_input.as_bytes())
+        .expect("write");
+    let output = child.wait_with_output().expect("openssl");
+    format!("{signing_input}.{}", base64_url(&output.stdout))
+}
+
+impl TestRegistry {
+    /// A registry that wants bearer tokens from `token`.
+    pub fn start_token(token: &TokenServer) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let config = format!(
+            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: govdeploy-test-secret\nauth:\n  token:\n    realm: http://127.0.0.1:{}/token\n    service: govdeploy-test\n    issuer: govdeploy-test-issuer\n    rootcertbundle: {}\n",
+            dir.path().join("data").display(),
+            token.port,
+            token.cert.display()
+        );
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).expect("config");
+        let log = std::fs::File::create(dir.path().join("registry.log")).expect("log");
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start docker-registry");
+        let registry = TestRegistry { port, dir, child };
+        for _ in 0..200 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return registry;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "docker-registry did not listen on {port}: {}",
+            registry.log()
+        );
+    }
+}
