@@ -224,6 +224,15 @@ def timed(cmd):
     return elapsed, out
 
 
+def max_rss_mib(cmd, workdir):
+    """Peak resident memory of one run of `cmd` (GNU time), in MiB."""
+    out = os.path.join(workdir, "rss.txt")
+    subprocess.run(["/usr/bin/time", "-o", out, "-f", "%M", *cmd], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=True)
+    with open(out) as f:
+        return int(f.read().strip().splitlines()[-1]) / 1024
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
@@ -273,6 +282,11 @@ def main():
         bundle = os.path.join(workdir, "bundle.tar")
         bundle_time, _ = timed([args.binary, "bundle", "--images", lock, "-o", bundle])
         bundle_size = os.path.getsize(bundle)
+        os.remove(bundle)
+        bundle_rss = max_rss_mib([args.binary, "bundle", "--images", lock, "-o", bundle], workdir)
+        target = Registry(workdir, "rss")
+        mirror_rss = max_rss_mib(govdeploy_cmd(args.binary, source, images, target.host), workdir)
+        target.stop()
     finally:
         source.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -295,6 +309,8 @@ def main():
     print(f"finished mirror run again: {rerun_bytes:,} bytes sent, {rerun_time:.2f} s")
     print(f"bundle: {bundle_size:,} bytes in {bundle_time:.2f} s = {bundle_size / total_images:.3f} of the sum of image sizes "
           f"({total_images / bundle_size:.2f}x smaller)")
+    print(f"peak memory (max RSS): bundle {bundle_rss:.1f} MiB, mirror {mirror_rss:.1f} MiB "
+          f"(chunk size 16 MiB, concurrency 6)")
 
 
 if __name__ == "__main__":

@@ -338,8 +338,8 @@ async fn push_everywhere(
         }
         .run()
         .await?;
-        if outcome != BlobOutcome::Sent {
-            // Skipped or mounted: its bytes count as done for the progress total.
+        if outcome != BlobOutcome::Sent && holder.is_none() {
+            // Already there: its bytes count as done for the progress total (once).
             progress.bytes(need.size);
         }
         progress.item(&format!(
