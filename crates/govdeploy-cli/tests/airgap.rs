@@ -858,3 +858,56 @@ fn bearer_token_auth_through_a_token_server() {
         assert_eq!(&Digest::of(&inspect.stdout), digest);
     }
 }
+
+#[test]
+fn lockfile_driven_mirrors_chain_from_the_source_and_from_a_filled_mirror() {
+    if !tools_present() {
+        return;
+    }
+    let source = TestRegistry::start(None);
+    let dmz = TestRegistry::start(None);
+    let inside = TestRegistry::start(None);
+    let set = build_images(&source);
+    let work = tempfile::tempdir().unwrap();
+    let lock = work.path().join("lock.json");
+    write_lockfile(&lock, &set.images);
+    // Straight from each image's own source registry (no --from) into a DMZ mirror ...
+    let out = govdeploy(
+        &[
+            "mirror",
+            "--images",
+            lock.to_str().unwrap(),
+            "--to",
+            &dmz.host(),
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    // ... then from that mirror (same layout) into the one inside, under a path prefix.
+    let inside_root = format!("{}/digit", inside.host());
+    let out = govdeploy(
+        &[
+            "mirror",
+            "--from",
+            &dmz.host(),
+            "--images",
+            lock.to_str().unwrap(),
+            "--to",
+            &inside_root,
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    for (reference, digest) in &set.images {
+        let target_ref = mirrored(&inside_root, reference);
+        assert!(
+            target_ref.starts_with(&format!("{}/digit/127.0.0.1_", inside.host())),
+            "{target_ref}"
+        );
+        assert_eq!(
+            &skopeo_digest(&format!("docker://{target_ref}")),
+            digest,
+            "{target_ref}"
+        );
+    }
+}
