@@ -911,3 +911,22 @@ fn lockfile_driven_mirrors_chain_from_the_source_and_from_a_filled_mirror() {
         );
     }
 }
+
+#[test]
+fn bundle_refuses_an_environment_that_clones_config_from_git() {
+    let work = tempfile::tempdir().unwrap();
+    let env = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/production.yaml"
+    );
+    let bundle = work.path().join("prod.tar");
+    let out = govdeploy(&["bundle", env, "-o", bundle.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("production.yaml:49:7: error[E-BUNDLE-GIT-CONFIG]"),
+        "{err}"
+    );
+    assert!(err.contains("spec.configSources.configs.image"), "{err}");
+    assert!(!bundle.exists());
+}
