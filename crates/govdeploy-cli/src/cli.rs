@@ -47,7 +47,14 @@ pub enum Command {
         env: PathBuf,
         #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
+        #[command(flatten)]
+        lock: crate::commands::airgap::LockArgs,
     },
+    /// Write an offline bundle: the images (an OCI image layout), lockfile, checksums,
+    /// environment files and catalogue in one tar.
+    Bundle(crate::commands::airgap::BundleArgs),
+    /// Copy images from a bundle or registry into a (private) registry.
+    Mirror(crate::commands::airgap::MirrorArgs),
     /// Render the environment's Kubernetes objects: one file per component plus a
     /// kustomization.yaml, or one stream of documents with `-o -`.
     Render {

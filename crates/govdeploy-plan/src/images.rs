@@ -65,9 +65,58 @@ pub fn mirror_reference(mirror: &str, reference: &str) -> String {
         .trim_start_matches("https://")
         .trim_start_matches("http://")
         .trim_end_matches('/');
+    if reference
+        .strip_prefix(mirror)
+        .is_some_and(|rest| rest.starts_with('/'))
+    {
+        return reference.to_string();
+    }
     let (repo, rest) = split_reference(reference);
     let (host, path) = host_and_path(repo);
+    let host = host.replace(':', "_");
     format!("{mirror}/{host}/{path}{rest}")
+}
+
+/// The source of a reference [`mirror_reference`] produced: `<host>/<path>` back from
+/// `<mirror>/<host>/<path>` (`_` before a numeric port turned back into `:`). A reference not
+/// under the mirror, or under it without a source host (an image that only ever lived in the
+/// mirror), is its own source.
+///
+/// ```
+/// use govdeploy_plan::images::{mirror_reference, source_reference};
+/// let m = mirror_reference("m:5000", "localhost:5000/a/b:1");
+/// assert_eq!(source_reference(Some("m:5000"), &m), "localhost:5000/a/b:1");
+/// assert_eq!(source_reference(Some("m:5000"), "m:5000/state/x:1"), "m:5000/state/x:1");
+/// ```
+pub fn source_reference(mirror: Option<&str>, reference: &str) -> String {
+    let Some(mirror) = mirror else {
+        return reference.to_string();
+    };
+    let mirror = mirror
+        .trim()
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let Some(rest) = reference
+        .strip_prefix(mirror)
+        .and_then(|r| r.strip_prefix('/'))
+    else {
+        return reference.to_string();
+    };
+    let Some((first, path)) = rest.split_once('/') else {
+        return reference.to_string();
+    };
+    let host = match first.rsplit_once('_') {
+        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{name}:{port}")
+        }
+        _ => first.to_string(),
+    };
+    if host.contains('.') || host.contains(':') || host == "localhost" {
+        format!("{host}/{path}")
+    } else {
+        reference.to_string()
+    }
 }
 
 /// `repo:tag`, or the bare repository when the tag is unset.
@@ -112,7 +161,15 @@ mod tests {
         );
         assert_eq!(
             mirror_reference("m", "localhost:5000/x/y:1"),
-            "m/localhost:5000/x/y:1"
+            "m/localhost_5000/x/y:1"
+        );
+        assert_eq!(
+            mirror_reference("registry.local:5000", "registry.local:5000/state/data:1"),
+            "registry.local:5000/state/data:1"
+        );
+        assert_eq!(
+            mirror_reference("registry.local:5000", "registry.local:50001/state/data:1"),
+            "registry.local:5000/registry.local_50001/state/data:1"
         );
         assert_eq!(mirror_reference("m", "egovio/x"), "m/docker.io/egovio/x");
         assert_eq!(

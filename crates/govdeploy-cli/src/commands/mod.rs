@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches and turns results into exit codes.
 
+pub(crate) mod airgap;
 pub(crate) mod catalog;
 mod environment;
 mod render;
@@ -15,7 +16,12 @@ pub fn run(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Plan { env, output } => environment::plan(&env, output),
         Command::Graph { env, format } => environment::graph(&env, format),
-        Command::Images { env, output } => environment::images(&env, output),
+        Command::Images { env, output, lock } if lock.lock.is_none() && !lock.resolve => {
+            environment::images(&env, output)
+        }
+        Command::Images { env, output, lock } => airgap::images(&env, output, &lock),
+        Command::Bundle(args) => airgap::bundle(&args),
+        Command::Mirror(args) => airgap::mirror(&args),
         Command::Render {
             env,
             output,
