@@ -40,7 +40,7 @@ pub fn reference(ctx: &mut Ctx<'_>, object: usize, r: Reference<'_>, node: &Node
                 rule,
                 object,
                 Some(node),
-                format!("{what} reads {kind} `{name}`, which is not in the input: add it, create it before applying, or mark the reference `optional: true`"),
+                format!("{kind} `{name}` is read here but is not in the input: add it, create it before applying, or mark the references `optional: true`"),
             );
         }
         Some(keys) => {

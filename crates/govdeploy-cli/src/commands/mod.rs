@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches and turns results into exit codes.
 
+pub(crate) mod audit;
 pub(crate) mod catalog;
 mod environment;
 mod render;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> i32 {
             include_secrets,
         } => render::run(&env, &output, include_secrets),
         Command::Schema => schema::run(),
+        Command::Audit(args) => audit::run(args),
         Command::Catalog(CatalogCommand::ImportDigit {
             checkout,
             output,
