@@ -141,8 +141,8 @@ fn print_rules(format: AuditFormat) -> anyhow::Result<()> {
         AuditFormat::Text => {
             writeln!(
                 out,
-                "{:<15} {:<9} {:<26} {} [checklist item]",
-                "rule", "severity", "waiver topic", "what it finds"
+                "{:<15} {:<9} {:<26} what it finds [checklist item]",
+                "rule", "severity", "waiver topic"
             )?;
             for r in RULES {
                 writeln!(
