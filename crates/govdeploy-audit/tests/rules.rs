@@ -182,7 +182,11 @@ fn a_malformed_document_is_located_and_the_rest_audited() {
     assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
     assert_eq!(report.errors[0].file, "broken.yaml");
     // The broken line is 19; the parser notices the unclosed list where the document ends.
-    assert!((19..=20).contains(&report.errors[0].line), "{:?}", report.errors);
+    assert!(
+        (19..=20).contains(&report.errors[0].line),
+        "{:?}",
+        report.errors
+    );
     assert_eq!(report.objects, 15, "every other document was audited");
 }
 
@@ -294,4 +298,27 @@ fn output_is_deterministic() {
         govdeploy_audit::json::render(&a, Severity::High),
         govdeploy_audit::json::render(&b, Severity::High)
     );
+}
+
+#[test]
+fn committed_fixtures_are_what_the_generator_makes() {
+    let script = fixtures().join("generate.py");
+    match std::process::Command::new("python3")
+        .arg(&script)
+        .arg("--check")
+        .output()
+    {
+        Ok(out) => assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!(
+                "python3 is needed to check the fixtures ({e}); CI installs it with the machine image"
+            )
+        }
+        Err(e) => eprintln!("note: python3 not found ({e}); fixture freshness not checked"),
+    }
 }
