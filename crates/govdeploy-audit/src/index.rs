@@ -71,11 +71,19 @@ impl<'a> Index<'a> {
 
     /// Workloads (indices into `workloads`) whose pods the selector selects in a namespace.
     pub fn select(&self, namespace: &str, selector: &Selector) -> Vec<usize> {
-        let candidates: &[usize] = match selector.anchor() {
-            Some((k, v)) => self
-                .by_label
-                .get(&(namespace, k, v.to_owned()))
-                .map_or(&[], Vec::as_slice),
+        // Narrow by the rarest required label, so a label every pod carries (`instance`,
+        // `part-of`) never turns matching into a scan of the namespace per selector.
+        let rarest = selector
+            .labels
+            .iter()
+            .map(|(k, v)| {
+                self.by_label
+                    .get(&(namespace, k.as_str(), v.clone()))
+                    .map_or(&[][..], Vec::as_slice)
+            })
+            .min_by_key(|c| c.len());
+        let candidates: &[usize] = match rarest {
+            Some(c) => c,
             None => self.workloads_in.get(namespace).map_or(&[], Vec::as_slice),
         };
         candidates

@@ -80,14 +80,6 @@ impl Selector {
                 Requirement::DoesNotExist(k) => !labels.contains_key(k.as_str()),
             })
     }
-
-    /// One `key=value` pair every selected pod must carry: used to narrow candidates.
-    pub fn anchor(&self) -> Option<(&str, &str)> {
-        self.labels
-            .iter()
-            .next()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-    }
 }
 
 fn owned(map: BTreeMap<&str, String>) -> BTreeMap<String, String> {
