@@ -19,6 +19,7 @@ import pathlib
 import shutil
 import statistics
 import subprocess
+import signal
 import sys
 import tempfile
 import time
@@ -138,12 +139,20 @@ def generate(directory, files):
     return files * 4 + NAMESPACES * 4
 
 
-def run_once(command):
-    """Wall seconds and peak RSS (MiB) of one whole process."""
+def run_once(command, timeout=None):
+    """Wall seconds and peak RSS (MiB) of one whole process; None when it ran out of time."""
     start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                             cwd=tempfile.gettempdir(), env=dict(os.environ, CKV_SKIP_PACKAGE_UPDATE_CHECK="true", BC_SKIP_MAPPING="TRUE"))
-    _, status, usage = os.wait4(proc.pid, 0)
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if timeout and time.perf_counter() - start > timeout:
+            os.killpg(proc.pid, signal.SIGKILL)
+            os.wait4(proc.pid, 0)
+            return None
+        time.sleep(0.01)
     wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
@@ -151,8 +160,13 @@ def run_once(command):
     return wall, usage.ru_maxrss / 1024.0
 
 
-def measure(command, runs):
-    samples = [run_once(command) for _ in range(runs)]
+def measure(command, runs, timeout=None):
+    samples = []
+    for _ in range(runs):
+        sample = run_once(command, timeout)
+        if sample is None:
+            return None
+        samples.append(sample)
     return statistics.median(s[0] for s in samples), max(s[1] for s in samples), sorted(s[0] for s in samples)
 
 
@@ -163,6 +177,7 @@ def main():
     parser.add_argument("--checkov-runs", type=int, default=3)
     parser.add_argument("--checkov-runs-large", type=int, default=1, help="checkov runs at 5,000 files")
     parser.add_argument("--sizes", default="500,5000")
+    parser.add_argument("--checkov-timeout", type=float, default=2400, help="seconds per checkov run")
     parser.add_argument("--growth", default="1000,5000,10000,20000", help="resources")
     args = parser.parse_args()
     subprocess.run([str(ROOT / "scripts/install-tools.sh")], check=True)
@@ -175,17 +190,22 @@ def main():
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start\n")
         print("| files | resources | govdeploy audit median (runs) | peak RSS | checkov --quiet median (runs) | peak RSS | checkov / govdeploy |")
         print("|---:|---:|---:|---:|---:|---:|---:|")
-        for files in (int(s) for s in args.sizes.split(",")):
+        for files in (int(s) for s in args.sizes.split(",") if s):
             d = tmp / f"files-{files}"
             resources = generate(d, files)
             ours = measure([binary, "audit", str(d)], args.runs)
             runs = args.checkov_runs if files <= 1000 else args.checkov_runs_large
-            theirs = measure([checkov, "-d", str(d), "--framework", "kubernetes", "--quiet", "-o", "json", "--skip-download"], runs)
-            print(f"| {files + NAMESPACES} | {resources} | {ours[0]*1000:.0f} ms ({args.runs}) | {ours[1]:.0f} MiB | {theirs[0]:.1f} s ({runs}) | {theirs[1]:.0f} MiB | {theirs[0]/ours[0]:.0f}x |", flush=True)
+            theirs = measure([checkov, "-d", str(d), "--framework", "kubernetes", "--quiet", "-o", "json", "--skip-download"], runs, args.checkov_timeout)
+            if theirs is None:
+                print(f"| {files + NAMESPACES} | {resources} | {ours[0]*1000:.0f} ms ({args.runs}) | {ours[1]:.0f} MiB | stopped after {args.checkov_timeout:.0f} s | — | > {args.checkov_timeout/ours[0]:.0f}x |", flush=True)
+            else:
+                print(f"| {files + NAMESPACES} | {resources} | {ours[0]*1000:.0f} ms ({args.runs}) | {ours[1]:.0f} MiB | {theirs[0]:.1f} s ({runs}) | {theirs[1]:.0f} MiB | {theirs[0]/ours[0]:.0f}x |", flush=True)
             shutil.rmtree(d)
+        if not args.growth:
+            return
         print("\n| resources | files | govdeploy audit median | ms per 1,000 resources | peak RSS |")
         print("|---:|---:|---:|---:|---:|")
-        for target in (int(s) for s in args.growth.split(",")):
+        for target in (int(s) for s in args.growth.split(",") if s):
             files = (target - NAMESPACES * 4) // 4
             d = tmp / f"growth-{target}"
             resources = generate(d, files)
