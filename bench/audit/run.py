@@ -157,7 +157,7 @@ def run_once(command, timeout=None):
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         sys.exit(f"{command[0]} failed with exit code {code}")
-    return wall, usage.ru_maxrss / 1024.0
+    return wall, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
 
 
 def measure(command, runs, timeout=None):
@@ -167,7 +167,7 @@ def measure(command, runs, timeout=None):
         if sample is None:
             return None
         samples.append(sample)
-    return statistics.median(s[0] for s in samples), max(s[1] for s in samples), sorted(s[0] for s in samples)
+    return statistics.median(s[0] for s in samples), max(s[1] for s in samples), statistics.median(s[2] for s in samples)
 
 
 def main():
@@ -188,8 +188,9 @@ def main():
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="govdeploy-audit-bench-"))
     try:
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start\n")
-        print("| files | resources | govdeploy audit median (runs) | peak RSS | checkov --quiet median (runs) | peak RSS | checkov / govdeploy |")
-        print("|---:|---:|---:|---:|---:|---:|---:|")
+        if args.sizes:
+            print("| files | resources | govdeploy audit median (runs) | peak RSS | checkov --quiet median (runs) | peak RSS | checkov / govdeploy |")
+            print("|---:|---:|---:|---:|---:|---:|---:|")
         for files in (int(s) for s in args.sizes.split(",") if s):
             d = tmp / f"files-{files}"
             resources = generate(d, files)
@@ -203,14 +204,14 @@ def main():
             shutil.rmtree(d)
         if not args.growth:
             return
-        print("\n| resources | files | govdeploy audit median | ms per 1,000 resources | peak RSS |")
-        print("|---:|---:|---:|---:|---:|")
+        print("\n| resources | files | govdeploy audit median wall | ms per 1,000 resources | median CPU (user+sys) | peak RSS |")
+        print("|---:|---:|---:|---:|---:|---:|")
         for target in (int(s) for s in args.growth.split(",") if s):
             files = (target - NAMESPACES * 4) // 4
             d = tmp / f"growth-{target}"
             resources = generate(d, files)
             ours = measure([binary, "audit", str(d)], args.runs)
-            print(f"| {resources} | {files + NAMESPACES} | {ours[0]*1000:.0f} ms | {ours[0]*1e6/resources:.1f} | {ours[1]:.0f} MiB |", flush=True)
+            print(f"| {resources} | {files + NAMESPACES} | {ours[0]*1000:.0f} ms | {ours[0]*1e6/resources:.1f} | {ours[2]*1000:.0f} ms | {ours[1]:.0f} MiB |", flush=True)
             shutil.rmtree(d)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
