@@ -68,6 +68,8 @@ pub enum Command {
     },
     /// Print the JSON Schema of the environment file (for editor completion).
     Schema,
+    /// Audit Kubernetes manifests against the deployment checklist (any manifests, offline).
+    Audit(crate::commands::audit::AuditArgs),
     /// Work with catalogues.
     #[command(subcommand)]
     Catalog(CatalogCommand),

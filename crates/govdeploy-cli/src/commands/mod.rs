@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches and turns results into exit codes.
 
 pub(crate) mod airgap;
+pub(crate) mod audit;
 pub(crate) mod catalog;
 mod environment;
 mod render;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> i32 {
             include_secrets,
         } => render::run(&env, &output, include_secrets),
         Command::Schema => schema::run(),
+        Command::Audit(args) => audit::run(args),
         Command::Catalog(CatalogCommand::ImportDigit {
             checkout,
             output,
