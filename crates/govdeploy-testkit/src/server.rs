@@ -458,6 +458,13 @@ async fn route(
         Err(e) => return error_response(&e),
     };
     let verb = verb_of(method, &target, query, content_type);
+    if matches!(verb, "create" | "update") && content_type.contains("protobuf") {
+        return error_response(&ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (the simulator does not decode protobuf)",
+        ));
+    }
     count(
         &mut shared.lock(),
         &format!("{verb} {}", target.resource_label()),
