@@ -61,7 +61,7 @@ fn faults_are_seeded_counted_and_real_shaped() {
             "{kind} counted"
         );
     }
-    assert_eq!(count("200") as u64 + injected, 200);
+    assert_eq!(count("200") + injected, 200);
     assert_eq!(stats.total_faults(), injected);
 }
 

@@ -178,7 +178,7 @@ pub(crate) fn controller_ref(owner: &Value) -> Value {
     })
 }
 
-pub(crate) fn owned_by<'a>(obj: &'a Value, uid: &str) -> bool {
+pub(crate) fn owned_by(obj: &Value, uid: &str) -> bool {
     obj["metadata"]["ownerReferences"]
         .as_array()
         .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid))
