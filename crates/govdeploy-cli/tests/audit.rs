@@ -222,3 +222,170 @@ fn rules_are_listed_and_bad_configs_are_located() {
         stderr(&out)
     );
 }
+
+/// The independent SARIF validators installed by scripts/install-sarif-tools.sh, or why not.
+struct SarifTools {
+    multitool: PathBuf,
+    python: PathBuf,
+    schema: PathBuf,
+}
+
+fn sarif_tools() -> Option<SarifTools> {
+    let dest = root().join(".tools/sarif");
+    let package = dest.join("node_modules/@microsoft/sarif-multitool-linux");
+    let tools = SarifTools {
+        multitool: package.join("Sarif.Multitool"),
+        python: dest.join("venv/bin/python"),
+        schema: package.join("sarif-2.1.0.json"),
+    };
+    let present = [&tools.multitool, &tools.python, &tools.schema]
+        .iter()
+        .all(|p| p.is_file());
+    if present {
+        return Some(tools);
+    }
+    let message = "SARIF validators missing in .tools/sarif: run scripts/install-sarif-tools.sh";
+    assert!(std::env::var_os("CI").is_none(), "{message}");
+    eprintln!("skipping SARIF schema validation: {message}");
+    None
+}
+
+/// Every problem the JSON Schema (draft 2020-12) shipped with the Multitool finds, one per line.
+fn schema_errors(tools: &SarifTools, sarif: &Path) -> Vec<String> {
+    const CHECK: &str = "import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+log = json.load(open(sys.argv[2]))
+for e in jsonschema.Draft202012Validator(schema).iter_errors(log):
+    print('/'.join(map(str, e.absolute_path)) + ': ' + e.message)
+";
+    let out = Command::new(&tools.python)
+        .args(["-c", CHECK])
+        .arg(&tools.schema)
+        .arg(sarif)
+        .output()
+        .expect("python runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).lines().map(str::to_owned).collect()
+}
+
+/// Every error or warning of `Sarif.Multitool validate` (schema plus the SARIF SDK's rules).
+/// Notes are left out: they suggest optional enrichments (snippets, context regions, help URIs,
+/// message ids) that a valid log need not carry.
+fn multitool_findings(tools: &SarifTools, sarif: &Path, dir: &Path) -> Vec<String> {
+    let report = dir.join("validation.sarif");
+    let out = Command::new(&tools.multitool)
+        .arg("validate")
+        .arg(sarif)
+        .arg("--output")
+        .arg(&report)
+        .args(["--log", "ForceOverwrite", "--level", "Error;Warning"])
+        .env("DOTNET_CLI_TELEMETRY_OPTOUT", "1")
+        .output()
+        .expect("the SARIF Multitool runs");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let text = std::fs::read(&report).expect("the Multitool writes its report");
+    let log: serde_json::Value = serde_json::from_slice(&text).expect("the report is JSON");
+    let run = &log["runs"][0];
+    let notifications = run["invocations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|i| {
+            i["toolExecutionNotifications"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|n| n["level"] == "error")
+        .map(|n| format!("tool error: {}", n["message"]["text"]));
+    run["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            format!(
+                "{} {}: {}",
+                r["level"].as_str().unwrap_or("warning"),
+                r["ruleId"].as_str().unwrap_or("?"),
+                r["message"]["arguments"]
+            )
+        })
+        .chain(notifications)
+        .collect()
+}
+
+#[test]
+fn sarif_output_passes_the_official_schema_and_the_sarif_sdk_rules() {
+    let Some(tools) = sarif_tools() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Beyond the violation fixtures: accepted waivers (suppressions) and an unreadable document
+    // (a tool execution notification).
+    let extra = dir.path().join("inputs");
+    std::fs::create_dir(&extra).expect("mkdir");
+    std::fs::write(
+        extra.join("waived.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: legacy\n  namespace: shop\n  annotations:\n    govdeploy.io/waive.GD-SEC-002: \"until 2099-12-31: the image writes to /etc at start\"\n    govdeploy.io/waive.non-root: \"the vendor image needs root\"\nspec:\n  containers: [{name: app, image: nginx}]\n",
+    )
+    .expect("write");
+    std::fs::write(extra.join("broken file.yaml"), "kind: [oops\n").expect("write");
+    let audited = govdeploy(&[
+        "audit",
+        &format!("{}/violations", fixtures()),
+        &extra.display().to_string(),
+        "-o",
+        "sarif",
+        "--today",
+        "2026-12-01",
+    ]);
+    let log = json(&audited);
+    let run = &log["runs"][0];
+    let results = run["results"].as_array().cloned().unwrap_or_default();
+    let rules: std::collections::BTreeSet<&str> = results
+        .iter()
+        .filter_map(|r| r["ruleId"].as_str())
+        .collect();
+    assert!(rules.len() > 50, "most rules have results: {rules:?}");
+    assert!(
+        results
+            .iter()
+            .filter(|r| r["suppressions"].is_array())
+            .count()
+            >= 2,
+        "waivers appear as suppressions"
+    );
+    assert_eq!(run["invocations"][0]["executionSuccessful"], false);
+    let sarif = dir.path().join("audit.sarif");
+    std::fs::write(&sarif, &audited.stdout).expect("write");
+
+    let errors = schema_errors(&tools, &sarif);
+    assert!(errors.is_empty(), "schema errors:\n{}", errors.join("\n"));
+    let findings = multitool_findings(&tools, &sarif, dir.path());
+    assert!(
+        findings.is_empty(),
+        "SARIF Multitool validate:\n{}",
+        findings.join("\n")
+    );
+
+    // The validators are not blind: logs broken on purpose are rejected. (The Multitool
+    // silently skips a log that does not deserialize, such as one with an unknown level, hence
+    // the schema check of its own and a separate log for each validator.)
+    let mut bad_level = log.clone();
+    bad_level["runs"][0]["results"][0]["level"] = "severe".into();
+    let bad_level_path = dir.path().join("bad-level.sarif");
+    std::fs::write(&bad_level_path, bad_level.to_string()).expect("write");
+    let errors = schema_errors(&tools, &bad_level_path);
+    assert!(
+        errors.iter().any(|e| e.contains("results/0/level")),
+        "{errors:?}"
+    );
+    let mut rooted = log.clone();
+    rooted["runs"][0]["results"][1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] =
+        "/rooted/reference.yaml".into();
+    let rooted_path = dir.path().join("rooted.sarif");
+    std::fs::write(&rooted_path, rooted.to_string()).expect("write");
+    let findings = multitool_findings(&tools, &rooted_path, dir.path());
+    assert!(
+        findings.iter().any(|f| f.contains("SARIF1004")),
+        "{findings:?}"
+    );
+}

@@ -33,7 +33,7 @@ pub fn render(report: &Report, version: &str) -> Value {
         .map(|r| {
             json!({
                 "id": r.id,
-                "name": r.topic,
+                "name": pascal_case(r.topic),
                 "shortDescription": {"text": r.title},
                 "fullDescription": {"text": format!("{} (checklist: {})", r.title, r.item)},
                 "help": {"text": format!("Checklist item: {}. Waive on the object with `govdeploy.io/waive.{}: \"[until YYYY-MM-DD: ]reason\"`.", r.item, r.topic)},
@@ -41,6 +41,7 @@ pub fn render(report: &Report, version: &str) -> Value {
                 "properties": {
                     "severity": r.severity,
                     "checklistItem": r.item,
+                    "topic": r.topic,
                     "security-severity": security_severity(r.severity),
                     "tags": ["kubernetes", "checklist"],
                 },
@@ -115,11 +116,31 @@ pub fn render(report: &Report, version: &str) -> Value {
     })
 }
 
-/// A relative URI reference for a path (`-` is standard input).
+/// SARIF wants a rule's friendly name as one Pascal-case identifier (rule SARIF2012):
+/// `read-only-root-filesystem` becomes `ReadOnlyRootFilesystem`.
+fn pascal_case(topic: &str) -> String {
+    topic
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .flat_map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase())
+                .into_iter()
+                .chain(chars)
+        })
+        .collect()
+}
+
+/// A relative URI reference for a relative path (`-` is standard input), a `file://` URI for an
+/// absolute one: a relative reference must not begin with a slash (rule SARIF1004).
 fn uri(path: &str) -> String {
     let path = path.strip_prefix("./").unwrap_or(path);
     let path = if path == "-" { "stdin" } else { path };
-    path.chars()
+    let prefix = if path.starts_with('/') { "file://" } else { "" };
+    let escaped: String = path
+        .chars()
         .map(|c| match c {
             ' ' => "%20".to_owned(),
             '#' => "%23".to_owned(),
@@ -128,5 +149,28 @@ fn uri(path: &str) -> String {
             '\\' => "/".to_owned(),
             c => c.to_string(),
         })
-        .collect()
+        .collect();
+    format!("{prefix}{escaped}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pascal_case;
+
+    #[test]
+    fn rule_names_are_pascal_case_identifiers() {
+        assert_eq!(
+            pascal_case("read-only-root-filesystem"),
+            "ReadOnlyRootFilesystem"
+        );
+        assert_eq!(pascal_case("hpa"), "Hpa");
+        assert_eq!(pascal_case("GD-SEC-002"), "GDSEC002");
+    }
+
+    #[test]
+    fn absolute_paths_become_file_uris_and_relative_ones_stay_relative() {
+        assert_eq!(super::uri("/tmp/a b.yaml"), "file:///tmp/a%20b.yaml");
+        assert_eq!(super::uri("./out/x#1.yaml"), "out/x%231.yaml");
+        assert_eq!(super::uri("-"), "stdin");
+    }
 }
