@@ -64,6 +64,11 @@ pub enum Command {
     /// Work with catalogues.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Back up an environment's data (`backup ENV --to STORE`), or verify, drill, list,
+    /// prune and schedule backups.
+    Backup(crate::commands::backup::BackupArgs),
+    /// Restore an environment's database from a backup (asks for confirmation).
+    Restore(crate::commands::backup::RestoreArgs),
 }
 
 #[derive(Debug, Subcommand)]

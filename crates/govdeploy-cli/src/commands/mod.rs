@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches and turns results into exit codes.
 
+pub(crate) mod backup;
 pub(crate) mod catalog;
 mod environment;
 mod render;
@@ -30,6 +31,8 @@ pub fn run(cli: Cli) -> i32 {
             source,
         }) => catalog::import_digit(&checkout, &output, name, env_file, commit, source),
         Command::Catalog(CatalogCommand::Show { catalog }) => catalog::show(&catalog),
+        Command::Backup(args) => backup::run(args),
+        Command::Restore(args) => backup::restore(args),
     };
     match result {
         Ok(code) => code,
