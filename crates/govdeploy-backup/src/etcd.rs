@@ -135,7 +135,7 @@ pub fn verify_trailer(path: &Path) -> Result<String> {
     let computed = hasher.finalize();
     if computed.as_slice() != trailer {
         return Err(fail(format!(
-            "SHA-256 trailer {} does not match the content's hash {}: the snapshot is corrupt",
+            "SHA-256 trailer {} does not match the content's hash {}: the snapshot is truncated or corrupt",
             hex(&trailer),
             hex(&computed)
         )));

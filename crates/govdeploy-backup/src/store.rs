@@ -84,16 +84,26 @@ impl Store {
     /// A backup location (`STORE/ID`) split into its store and id.
     pub fn parse_backup(location: &str, s3_config: &[(String, String)]) -> Result<(Store, String)> {
         let trimmed = location.trim_end_matches('/');
-        let (store, id) = match trimmed.rsplit_once('/') {
-            Some((store, id)) if !id.is_empty() && store != "s3:/" => (store, id),
-            _ if !trimmed.starts_with("s3://") => (".", trimmed),
-            _ => {
-                return Err(BackupError::Invalid(format!(
-                    "`{location}` names no backup; help: give STORE/BACKUP-ID, e.g. s3://bucket/backups/prod-20260101T020000Z"
-                )));
-            }
+        let split = match location.strip_prefix("s3://") {
+            Some(rest) => rest
+                .trim_end_matches('/')
+                .rsplit_once('/')
+                .filter(|(bucket, id)| !bucket.is_empty() && !id.is_empty())
+                .map(|(store, id)| (format!("s3://{store}"), id)),
+            None => match trimmed.rsplit_once('/') {
+                Some((store, id)) if !id.is_empty() => {
+                    Some((if store.is_empty() { "/" } else { store }.to_string(), id))
+                }
+                Some(_) => None,
+                None => Some((".".to_string(), trimmed)),
+            },
         };
-        Ok((Store::parse(store, s3_config)?, id.to_string()))
+        let Some((store, id)) = split else {
+            return Err(BackupError::Invalid(format!(
+                "`{location}` names no backup; help: give STORE/BACKUP-ID, e.g. s3://bucket/backups/prod-20260101T020000Z"
+            )));
+        };
+        Ok((Store::parse(&store, s3_config)?, id.to_string()))
     }
 
     pub fn describe(&self) -> String {
