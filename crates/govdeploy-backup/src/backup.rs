@@ -48,7 +48,11 @@ pub async fn create(request: &BackupRequest, store: &Store) -> Result<Manifest> 
                 wal_timeout: request.wal_timeout,
             };
             let record = dump(target, &staging.dir.join(POSTGRES_FILE), &options).await?;
-            artifacts.push(artifact(&staging.dir, POSTGRES_FILE, ArtifactKind::PostgresDump)?);
+            artifacts.push(artifact(
+                &staging.dir,
+                POSTGRES_FILE,
+                ArtifactKind::PostgresDump,
+            )?);
             Some(record)
         }
         None => None,
@@ -56,7 +60,11 @@ pub async fn create(request: &BackupRequest, store: &Store) -> Result<Manifest> 
     let etcd = match &request.etcd {
         Some(endpoint) => {
             let record = crate::etcd::snapshot(endpoint, &staging.dir.join(ETCD_FILE)).await?;
-            artifacts.push(artifact(&staging.dir, ETCD_FILE, ArtifactKind::EtcdSnapshot)?);
+            artifacts.push(artifact(
+                &staging.dir,
+                ETCD_FILE,
+                ArtifactKind::EtcdSnapshot,
+            )?);
             Some(record)
         }
         None => None,

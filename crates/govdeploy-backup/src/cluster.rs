@@ -31,7 +31,11 @@ pub trait PodExec {
 
 /// Lists the environment's objects of one kind (`PersistentVolume` is cluster-scoped).
 pub trait ObjectSource {
-    fn list(&self, kind: ExportKind, namespace: Option<&str>) -> impl Future<Output = Result<Vec<Value>>> + Send;
+    fn list(
+        &self,
+        kind: ExportKind,
+        namespace: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<Value>>> + Send;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,10 +51,18 @@ pub enum ExportKind {
 /// `pg_dump` as run inside the Postgres pod: custom format to standard output, the socket's
 /// peer authentication as the image's superuser, no password involved.
 pub fn in_pod_pg_dump_argv(database: &str, user: &str) -> Vec<String> {
-    ["pg_dump", "--format=custom", "--no-password", "--username", user, "--dbname", database]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    [
+        "pg_dump",
+        "--format=custom",
+        "--no-password",
+        "--username",
+        user,
+        "--dbname",
+        database,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 /// Removes what the API server owns (uid, resourceVersion, managedFields, status...) so the
@@ -61,7 +73,14 @@ pub fn for_rebuild(object: &Value) -> Value {
     if let Some(map) = out.as_object_mut() {
         map.remove("status");
         if let Some(meta) = map.get_mut("metadata").and_then(Value::as_object_mut) {
-            for key in ["uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink"] {
+            for key in [
+                "uid",
+                "resourceVersion",
+                "generation",
+                "creationTimestamp",
+                "managedFields",
+                "selfLink",
+            ] {
                 meta.remove(key);
             }
             if let Some(annotations) = meta.get_mut("annotations").and_then(Value::as_object_mut) {

@@ -47,7 +47,10 @@ impl DrillReport {
     pub fn passed(&self) -> bool {
         self.verify_problems.is_empty()
             && self.failures.is_empty()
-            && self.postgres.as_ref().is_none_or(|p| p.differences.is_empty())
+            && self
+                .postgres
+                .as_ref()
+                .is_none_or(|p| p.differences.is_empty())
             && self.etcd.as_ref().is_none_or(|e| e.differences.is_empty())
     }
 
@@ -86,7 +89,10 @@ impl DrillReport {
             }
         }
         if let Some(e) = &self.etcd {
-            out.push_str(&format!("  etcd: restored into a scratch data directory, {} keys\n", e.keys));
+            out.push_str(&format!(
+                "  etcd: restored into a scratch data directory, {} keys\n",
+                e.keys
+            ));
             if e.differences.is_empty() {
                 out.push_str("  etcd: key count and key digest match the backup's record\n");
             }
@@ -104,7 +110,13 @@ impl DrillReport {
 fn scratch_name(id: &str) -> String {
     let safe: String = id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -116,7 +128,11 @@ fn scratch_name(id: &str) -> String {
 }
 
 /// Drills the backup whose files are in `dir`.
-pub async fn drill(dir: &Path, manifest: &Manifest, options: &DrillOptions<'_>) -> Result<DrillReport> {
+pub async fn drill(
+    dir: &Path,
+    manifest: &Manifest,
+    options: &DrillOptions<'_>,
+) -> Result<DrillReport> {
     let verified = verify(dir, manifest, options.pg_bin).await?;
     let mut report = DrillReport {
         backup: manifest.id.clone(),
@@ -131,7 +147,10 @@ pub async fn drill(dir: &Path, manifest: &Manifest, options: &DrillOptions<'_>) 
             .push("not restored: the backup's files do not pass verify".into());
         return Ok(report);
     }
-    if let (Some(pg), Some(dump)) = (&manifest.postgres, manifest.artifact(ArtifactKind::PostgresDump)) {
+    if let (Some(pg), Some(dump)) = (
+        &manifest.postgres,
+        manifest.artifact(ArtifactKind::PostgresDump),
+    ) {
         let dump = dir.join(&dump.file);
         let major = major_of(pg.server_version_num);
         match drill_postgres(&manifest.id, &dump, &pg.census, major, options).await {
@@ -139,12 +158,22 @@ pub async fn drill(dir: &Path, manifest: &Manifest, options: &DrillOptions<'_>) 
             Err(e) => report.failures.push(format!("postgres: {e}")),
         }
     }
-    if let (Some(record), Some(snapshot)) = (&manifest.etcd, manifest.artifact(ArtifactKind::EtcdSnapshot)) {
+    if let (Some(record), Some(snapshot)) = (
+        &manifest.etcd,
+        manifest.artifact(ArtifactKind::EtcdSnapshot),
+    ) {
         let scratch = tempfile::Builder::new()
             .prefix("govdeploy-drill-etcd-")
             .tempdir()
             .map_err(|e| crate::BackupError::io(std::env::temp_dir(), e))?;
-        match etcd::drill(&dir.join(&snapshot.file), record, &options.etcd_tools, scratch.path()).await {
+        match etcd::drill(
+            &dir.join(&snapshot.file),
+            record,
+            &options.etcd_tools,
+            scratch.path(),
+        )
+        .await
+        {
             Ok(e) => report.etcd = Some(e),
             Err(e) => report.failures.push(format!("etcd: {e}")),
         }

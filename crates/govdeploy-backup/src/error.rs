@@ -11,7 +11,9 @@ pub enum BackupError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot run `{tool}`: {source}; help: install the PostgreSQL client of the server's major version or the etcd tools")]
+    #[error(
+        "cannot run `{tool}`: {source}; help: install the PostgreSQL client of the server's major version or the etcd tools"
+    )]
     Spawn {
         tool: String,
         #[source]

@@ -32,7 +32,11 @@ fn etcd_error(endpoint: &str, err: impl std::fmt::Display) -> BackupError {
 }
 
 /// Count and digest of every key at `revision` (0: the latest).
-pub async fn key_digest(client: &mut Client, endpoint: &str, revision: i64) -> Result<(u64, String)> {
+pub async fn key_digest(
+    client: &mut Client,
+    endpoint: &str,
+    revision: i64,
+) -> Result<(u64, String)> {
     let mut hasher = Sha256::new();
     let mut count = 0u64;
     let mut start: Vec<u8> = vec![0];
@@ -85,7 +89,11 @@ pub async fn snapshot(endpoint: &str, out: &Path) -> Result<EtcdRecord> {
     let mut file = tokio::fs::File::create(out)
         .await
         .map_err(|e| BackupError::io(out, e))?;
-    while let Some(message) = stream.message().await.map_err(|e| etcd_error(endpoint, e))? {
+    while let Some(message) = stream
+        .message()
+        .await
+        .map_err(|e| etcd_error(endpoint, e))?
+    {
         file.write_all(message.blob())
             .await
             .map_err(|e| BackupError::io(out, e))?;
@@ -160,8 +168,8 @@ impl Default for EtcdTools {
 }
 
 fn free_port() -> Result<u16> {
-    let listener =
-        std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| BackupError::io("127.0.0.1:0", e))?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| BackupError::io("127.0.0.1:0", e))?;
     listener
         .local_addr()
         .map(|a| a.port())
@@ -177,7 +185,12 @@ pub struct EtcdDrill {
 
 /// Restores `snapshot` into a scratch data directory under `scratch`, starts etcd on it on
 /// 127.0.0.1, and compares the key digest at the recorded revision.
-pub async fn drill(snapshot: &Path, record: &EtcdRecord, tools: &EtcdTools, scratch: &Path) -> Result<EtcdDrill> {
+pub async fn drill(
+    snapshot: &Path,
+    record: &EtcdRecord,
+    tools: &EtcdTools,
+    scratch: &Path,
+) -> Result<EtcdDrill> {
     let data_dir = scratch.join("etcd-data");
     let (peer, client_port) = (free_port()?, free_port()?);
     let peer_url = format!("http://127.0.0.1:{peer}");

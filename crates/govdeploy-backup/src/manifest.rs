@@ -186,6 +186,9 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("b/manifest.json") && err.contains("format `x`"), "{err}");
+        assert!(
+            err.contains("b/manifest.json") && err.contains("format `x`"),
+            "{err}"
+        );
     }
 }

@@ -31,7 +31,10 @@ pub struct RestoreSummary {
 
 pub async fn restore(store: &Store, id: &str, request: &RestoreRequest) -> Result<RestoreSummary> {
     let (manifest, opened) = store.open(id).await?;
-    let (Some(pg), Some(dump)) = (&manifest.postgres, manifest.artifact(ArtifactKind::PostgresDump)) else {
+    let (Some(pg), Some(dump)) = (
+        &manifest.postgres,
+        manifest.artifact(ArtifactKind::PostgresDump),
+    ) else {
         return Err(BackupError::Invalid(format!(
             "backup {id} holds no Postgres dump; nothing to restore"
         )));

@@ -30,7 +30,10 @@ pub struct Decision {
 pub fn decide(candidates: &[Candidate], policy: Policy, now: jiff::Timestamp) -> Decision {
     let mut newest_first: Vec<&Candidate> = candidates.iter().collect();
     newest_first.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
-    let newest_verified = newest_first.iter().find(|c| c.verified).map(|c| c.id.clone());
+    let newest_verified = newest_first
+        .iter()
+        .find(|c| c.verified)
+        .map(|c| c.id.clone());
     let mut decision = Decision {
         remove: Vec::new(),
         keep: Vec::new(),
@@ -115,7 +118,11 @@ mod tests {
 
     #[test]
     fn nothing_is_removed_before_any_verification_passed() {
-        let backups = [candidate(1, false), candidate(2, false), candidate(3, false)];
+        let backups = [
+            candidate(1, false),
+            candidate(2, false),
+            candidate(3, false),
+        ];
         let policy = Policy {
             keep_last: 1,
             keep_days: None,

@@ -13,8 +13,7 @@ use k8s_openapi::api::core::v1::{
     ServiceAccount, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyPeer, NetworkPolicyPort,
-    NetworkPolicySpec,
+    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -64,13 +63,19 @@ pub struct ScheduleSpec {
 fn labels(spec: &ScheduleSpec) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("app.kubernetes.io/name".into(), NAME.into()),
-        ("app.kubernetes.io/instance".into(), spec.environment.clone()),
+        (
+            "app.kubernetes.io/instance".into(),
+            spec.environment.clone(),
+        ),
         ("app.kubernetes.io/managed-by".into(), "govdeploy".into()),
         ("app.kubernetes.io/component".into(), "backup".into()),
         ("govdeploy.io/environment".into(), spec.environment.clone()),
         ("govdeploy.io/component".into(), NAME.into()),
         ("govdeploy.io/tier".into(), "backbone".into()),
-        ("govdeploy.io/data-classification".into(), "confidential".into()),
+        (
+            "govdeploy.io/data-classification".into(),
+            "confidential".into(),
+        ),
         ("govdeploy.io/exposure".into(), "internal".into()),
     ])
 }
@@ -78,7 +83,10 @@ fn labels(spec: &ScheduleSpec) -> BTreeMap<String, String> {
 fn selector(spec: &ScheduleSpec) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("app.kubernetes.io/name".into(), NAME.into()),
-        ("app.kubernetes.io/instance".into(), spec.environment.clone()),
+        (
+            "app.kubernetes.io/instance".into(),
+            spec.environment.clone(),
+        ),
     ])
 }
 
@@ -374,7 +382,10 @@ mod tests {
             panic!("no pod spec");
         };
         assert_eq!(pod.automount_service_account_token, Some(false));
-        let sc = pod.security_context.as_ref().and_then(|s| s.seccomp_profile.as_ref());
+        let sc = pod
+            .security_context
+            .as_ref()
+            .and_then(|s| s.seccomp_profile.as_ref());
         assert_eq!(sc.map(|s| s.type_.as_str()), Some("RuntimeDefault"));
         let c = &pod.containers[0];
         let csc = c.security_context.as_ref();
@@ -385,10 +396,15 @@ mod tests {
         assert!(args.iter().all(|a| !a.contains("password=")));
         let res = c.resources.as_ref();
         assert_eq!(
-            res.and_then(|r| r.limits.as_ref()).and_then(|l| l.get("memory")),
-            res.and_then(|r| r.requests.as_ref()).and_then(|l| l.get("memory"))
+            res.and_then(|r| r.limits.as_ref())
+                .and_then(|l| l.get("memory")),
+            res.and_then(|r| r.requests.as_ref())
+                .and_then(|l| l.get("memory"))
         );
-        assert!(res.and_then(|r| r.limits.as_ref()).is_some_and(|l| !l.contains_key("cpu")));
+        assert!(
+            res.and_then(|r| r.limits.as_ref())
+                .is_some_and(|l| !l.contains_key("cpu"))
+        );
     }
 
     #[test]

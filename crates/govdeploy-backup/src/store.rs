@@ -61,7 +61,9 @@ impl Store {
             let rest = location.trim_start_matches("s3://");
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
-                return Err(store_error("no bucket name; help: write s3://BUCKET/PREFIX".into()));
+                return Err(store_error(
+                    "no bucket name; help: write s3://BUCKET/PREFIX".into(),
+                ));
             }
             let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
             for (key, value) in s3_config {
@@ -164,13 +166,21 @@ impl Store {
             Store::Object { store, prefix, .. } => {
                 for artifact in &manifest.artifacts {
                     let local = staging.dir.join(&artifact.file);
-                    upload(store.as_ref(), &Self::object(prefix, id, &artifact.file), &local)
-                        .await
-                        .map_err(|e| self.error(e))?;
-                }
-                upload(store.as_ref(), &Self::object(prefix, id, MANIFEST_FILE), &manifest_path)
+                    upload(
+                        store.as_ref(),
+                        &Self::object(prefix, id, &artifact.file),
+                        &local,
+                    )
                     .await
                     .map_err(|e| self.error(e))?;
+                }
+                upload(
+                    store.as_ref(),
+                    &Self::object(prefix, id, MANIFEST_FILE),
+                    &manifest_path,
+                )
+                .await
+                .map_err(|e| self.error(e))?;
                 Ok(())
             }
         }
@@ -219,7 +229,10 @@ impl Store {
         let mut text = serde_json::to_string_pretty(record).map_err(|e| self.error(e))?;
         text.push('\n');
         match self {
-            Store::Dir(dir) => write_atomic(&dir.join(&record.backup).join(VERIFICATION_FILE), text.as_bytes()),
+            Store::Dir(dir) => write_atomic(
+                &dir.join(&record.backup).join(VERIFICATION_FILE),
+                text.as_bytes(),
+            ),
             Store::Object { store, prefix, .. } => store
                 .put(
                     &Self::object(prefix, &record.backup, VERIFICATION_FILE),
@@ -311,9 +324,13 @@ impl Store {
                     .map_err(|e| BackupError::io(std::env::temp_dir(), e))?;
                 for artifact in &manifest.artifacts {
                     let local = temp.path().join(&artifact.file);
-                    download(store.as_ref(), &Self::object(prefix, id, &artifact.file), &local)
-                        .await
-                        .map_err(|e| self.error(e))?;
+                    download(
+                        store.as_ref(),
+                        &Self::object(prefix, id, &artifact.file),
+                        &local,
+                    )
+                    .await
+                    .map_err(|e| self.error(e))?;
                 }
                 Ok((
                     manifest,
@@ -361,7 +378,11 @@ impl Store {
     }
 }
 
-async fn upload(store: &dyn ObjectStore, to: &ObjectPath, from: &Path) -> std::result::Result<(), String> {
+async fn upload(
+    store: &dyn ObjectStore,
+    to: &ObjectPath,
+    from: &Path,
+) -> std::result::Result<(), String> {
     let mut file = tokio::fs::File::open(from)
         .await
         .map_err(|e| format!("{}: {e}", from.display()))?;
@@ -386,7 +407,11 @@ async fn upload(store: &dyn ObjectStore, to: &ObjectPath, from: &Path) -> std::r
     Ok(())
 }
 
-async fn download(store: &dyn ObjectStore, from: &ObjectPath, to: &Path) -> std::result::Result<(), String> {
+async fn download(
+    store: &dyn ObjectStore,
+    from: &ObjectPath,
+    to: &Path,
+) -> std::result::Result<(), String> {
     let got = store.get(from).await.map_err(|e| format!("{from}: {e}"))?;
     let mut stream = got.into_stream();
     let mut file = tokio::fs::File::create(to)
@@ -398,7 +423,9 @@ async fn download(store: &dyn ObjectStore, from: &ObjectPath, to: &Path) -> std:
             .await
             .map_err(|e| format!("{}: {e}", to.display()))?;
     }
-    file.flush().await.map_err(|e| format!("{}: {e}", to.display()))?;
+    file.flush()
+        .await
+        .map_err(|e| format!("{}: {e}", to.display()))?;
     Ok(())
 }
 
@@ -410,10 +437,16 @@ mod tests {
     #[test]
     fn backup_locations_split_into_store_and_id() {
         let (store, id) = Store::parse_backup("/srv/backups/prod-1/", &[]).unwrap();
-        assert_eq!((store.describe(), id.as_str()), ("/srv/backups".into(), "prod-1"));
+        assert_eq!(
+            (store.describe(), id.as_str()),
+            ("/srv/backups".into(), "prod-1")
+        );
         let config = vec![("aws_region".to_string(), "us-east-1".to_string())];
         let (store, id) = Store::parse_backup("s3://b/backups/prod-1", &config).unwrap();
-        assert_eq!((store.describe(), id.as_str()), ("s3://b/backups".into(), "prod-1"));
+        assert_eq!(
+            (store.describe(), id.as_str()),
+            ("s3://b/backups".into(), "prod-1")
+        );
         assert!(Store::parse_backup("s3://", &config).is_err());
     }
 }

@@ -25,10 +25,7 @@ impl VerifyReport {
     }
 
     pub fn render(&self, id: &str) -> String {
-        let mut out = format!(
-            "verify {id}: {}\n",
-            if self.ok() { "PASS" } else { "FAIL" }
-        );
+        let mut out = format!("verify {id}: {}\n", if self.ok() { "PASS" } else { "FAIL" });
         for line in &self.passed {
             out.push_str(&format!("  ok    {line}\n"));
         }
@@ -40,12 +37,18 @@ impl VerifyReport {
 }
 
 /// Checks a backup's files in `dir`; `pg_bin` overrides where `pg_restore` is found.
-pub async fn verify(dir: &Path, manifest: &Manifest, pg_bin: Option<&Path>) -> Result<VerifyReport> {
+pub async fn verify(
+    dir: &Path,
+    manifest: &Manifest,
+    pg_bin: Option<&Path>,
+) -> Result<VerifyReport> {
     let mut report = VerifyReport::default();
     for artifact in &manifest.artifacts {
         let path = dir.join(&artifact.file);
         match sha256_file(&path) {
-            Err(e) => report.problems.push(format!("{}: cannot read: {e}", artifact.file)),
+            Err(e) => report
+                .problems
+                .push(format!("{}: cannot read: {e}", artifact.file)),
             Ok((size, sha)) => {
                 if size != artifact.size {
                     report.problems.push(format!(
@@ -66,7 +69,10 @@ pub async fn verify(dir: &Path, manifest: &Manifest, pg_bin: Option<&Path>) -> R
             }
         }
     }
-    if let (Some(pg), Some(dump)) = (&manifest.postgres, manifest.artifact(ArtifactKind::PostgresDump)) {
+    if let (Some(pg), Some(dump)) = (
+        &manifest.postgres,
+        manifest.artifact(ArtifactKind::PostgresDump),
+    ) {
         let path = dir.join(&dump.file);
         match tools::find(major_of(pg.server_version_num), pg_bin).await {
             Err(e) => report.problems.push(format!("{}: {e}", dump.file)),
@@ -85,7 +91,9 @@ pub async fn verify(dir: &Path, manifest: &Manifest, pg_bin: Option<&Path>) -> R
                     Ok(toc) => {
                         let toc = String::from_utf8_lossy(&toc);
                         let data = toc.lines().filter(|l| l.contains(" TABLE DATA ")).count();
-                        let blobs = toc.lines().any(|l| l.contains(" BLOBS ") || l.contains(" BLOB DATA "));
+                        let blobs = toc
+                            .lines()
+                            .any(|l| l.contains(" BLOBS ") || l.contains(" BLOB DATA "));
                         let tables = pg.census.tables.len();
                         if data != tables {
                             report.problems.push(format!(
@@ -109,16 +117,20 @@ pub async fn verify(dir: &Path, manifest: &Manifest, pg_bin: Option<&Path>) -> R
             }
         }
     }
-    if let (Some(etcd), Some(snapshot)) = (&manifest.etcd, manifest.artifact(ArtifactKind::EtcdSnapshot)) {
+    if let (Some(etcd), Some(snapshot)) = (
+        &manifest.etcd,
+        manifest.artifact(ArtifactKind::EtcdSnapshot),
+    ) {
         match verify_trailer(&dir.join(&snapshot.file)) {
             Err(e) => report.problems.push(e.to_string()),
             Ok(trailer) if trailer != etcd.trailer_sha256 => report.problems.push(format!(
                 "{}: trailer {trailer} is not the one recorded at backup time ({})",
                 snapshot.file, etcd.trailer_sha256
             )),
-            Ok(_) => report
-                .passed
-                .push(format!("{}: SHA-256 trailer matches its content", snapshot.file)),
+            Ok(_) => report.passed.push(format!(
+                "{}: SHA-256 trailer matches its content",
+                snapshot.file
+            )),
         }
     }
     Ok(report)

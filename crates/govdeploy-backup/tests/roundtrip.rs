@@ -50,18 +50,31 @@ fn restore_request(pg: &Postgres, database: &str, overwrite: bool) -> RestoreReq
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_verify_drill_restore_round_trip_in_a_directory() {
-    let Some(pg) = Postgres::start(true) else { return };
+    let Some(pg) = Postgres::start(true) else {
+        return;
+    };
     let Some(etcd) = etcd() else { return };
     seed(&pg, "egov").await;
     etcd_seed(&etcd.url).await;
     let root = tempfile::tempdir().unwrap();
     let store = Store::Dir(root.path().to_path_buf());
 
-    let manifest = create(&request(&pg, Some(&etcd.url)), &store).await.unwrap();
+    let manifest = create(&request(&pg, Some(&etcd.url)), &store)
+        .await
+        .unwrap();
     let pgr = manifest.postgres.as_ref().unwrap();
     assert_eq!(pgr.server_version_num / 10000, 15);
-    assert!(pgr.pg_dump_version.contains("15."), "{}", pgr.pg_dump_version);
-    let tables: Vec<(&str, u64)> = pgr.census.tables.iter().map(|t| (t.table.as_str(), t.rows)).collect();
+    assert!(
+        pgr.pg_dump_version.contains("15."),
+        "{}",
+        pgr.pg_dump_version
+    );
+    let tables: Vec<(&str, u64)> = pgr
+        .census
+        .tables
+        .iter()
+        .map(|t| (t.table.as_str(), t.rows))
+        .collect();
     assert_eq!(
         tables,
         vec![
@@ -74,12 +87,19 @@ async fn backup_verify_drill_restore_round_trip_in_a_directory() {
     assert_eq!(pgr.census.large_objects.count, 3);
     // WAL archiving was on: the switched segment was archived before the backup completed.
     let segment = pgr.wal.switched_segment.clone().unwrap();
-    assert!(pg.archive.join(&segment).is_file(), "{segment} not in the archive");
+    assert!(
+        pg.archive.join(&segment).is_file(),
+        "{segment} not in the archive"
+    );
     let etcd_record = manifest.etcd.as_ref().unwrap();
     assert_eq!(etcd_record.keys, 250);
     // The manifest on disk is the one returned; no staging folder is left behind.
     let dir = root.path().join(&manifest.id);
-    let on_disk = Manifest::parse(&std::fs::read_to_string(dir.join("manifest.json")).unwrap(), "m").unwrap();
+    let on_disk = Manifest::parse(
+        &std::fs::read_to_string(dir.join("manifest.json")).unwrap(),
+        "m",
+    )
+    .unwrap();
     assert_eq!(on_disk, manifest);
     let names: Vec<String> = std::fs::read_dir(root.path())
         .unwrap()
@@ -93,18 +113,33 @@ async fn backup_verify_drill_restore_round_trip_in_a_directory() {
     let drilled = drill(&dir, &manifest, &drill_options(&pg)).await.unwrap();
     assert!(drilled.passed(), "{}", drilled.render());
     let text = drilled.render();
-    assert!(text.contains("4 tables, 8003 rows, 3 large objects"), "{text}");
-    assert!(text.contains("etcd: key count and key digest match"), "{text}");
+    assert!(
+        text.contains("4 tables, 8003 rows, 3 large objects"),
+        "{text}"
+    );
+    assert!(
+        text.contains("etcd: key count and key digest match"),
+        "{text}"
+    );
     // The scratch database is gone.
     let admin = pg.target("postgres").connect().await.unwrap();
     let scratch = admin
-        .query("SELECT datname FROM pg_database WHERE datname LIKE 'govdeploy_drill_%'", &[])
+        .query(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'govdeploy_drill_%'",
+            &[],
+        )
         .await
         .unwrap();
     assert!(scratch.is_empty());
 
     // Restore into a new database: same census as recorded.
-    let summary = restore(&store, &manifest.id, &restore_request(&pg, "egov_restored", false)).await.unwrap();
+    let summary = restore(
+        &store,
+        &manifest.id,
+        &restore_request(&pg, "egov_restored", false),
+    )
+    .await
+    .unwrap();
     assert_eq!(summary.rows, 8003);
     let restored_target = pg.target("egov_restored");
     let client = restored_target.connect().await.unwrap();
@@ -119,10 +154,22 @@ async fn backup_verify_drill_restore_round_trip_in_a_directory() {
     drop(client);
 
     // A second restore into the now non-empty database is refused unless told to overwrite.
-    let err = restore(&store, &manifest.id, &restore_request(&pg, "egov_restored", false)).await.unwrap_err();
+    let err = restore(
+        &store,
+        &manifest.id,
+        &restore_request(&pg, "egov_restored", false),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, BackupError::NotEmpty { .. }), "{err}");
     assert!(err.to_string().contains("--overwrite"), "{err}");
-    restore(&store, &manifest.id, &restore_request(&pg, "egov_restored", true)).await.unwrap();
+    restore(
+        &store,
+        &manifest.id,
+        &restore_request(&pg, "egov_restored", true),
+    )
+    .await
+    .unwrap();
     let client = restored_target.connect().await.unwrap();
     let again = census::take(&client, &restored_target).await.unwrap();
     assert!(census::differences(&pgr.census, &again).is_empty());
@@ -130,13 +177,17 @@ async fn backup_verify_drill_restore_round_trip_in_a_directory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corruption_is_detected_and_drill_names_what_differs() {
-    let Some(pg) = Postgres::start(false) else { return };
+    let Some(pg) = Postgres::start(false) else {
+        return;
+    };
     let Some(etcd) = etcd() else { return };
     seed(&pg, "egov").await;
     etcd_seed(&etcd.url).await;
     let root = tempfile::tempdir().unwrap();
     let store = Store::Dir(root.path().to_path_buf());
-    let manifest = create(&request(&pg, Some(&etcd.url)), &store).await.unwrap();
+    let manifest = create(&request(&pg, Some(&etcd.url)), &store)
+        .await
+        .unwrap();
     assert_eq!(manifest.postgres.as_ref().unwrap().wal.archive_mode, "off");
     let dir = root.path().join(&manifest.id);
 
@@ -174,19 +225,33 @@ async fn corruption_is_detected_and_drill_names_what_differs() {
     println!("{text}");
     assert!(!report.ok());
     assert!(text.contains("postgres.dump: SHA-256"), "{text}");
-    assert!(text.contains("etcd.snapshot: ") && text.contains("truncated"), "{text}");
-    assert!(text.contains("not a whole number of 512-byte pages"), "{text}");
+    assert!(
+        text.contains("etcd.snapshot: ") && text.contains("truncated"),
+        "{text}"
+    );
+    assert!(
+        text.contains("not a whole number of 512-byte pages"),
+        "{text}"
+    );
 
     let drilled = drill(&dir, &manifest, &drill_options(&pg)).await.unwrap();
     assert!(!drilled.passed());
-    assert!(drilled.render().contains("not restored"), "{}", drilled.render());
-    let err = restore(&store, &manifest.id, &restore_request(&pg, "never", false)).await.unwrap_err();
+    assert!(
+        drilled.render().contains("not restored"),
+        "{}",
+        drilled.render()
+    );
+    let err = restore(&store, &manifest.id, &restore_request(&pg, "never", false))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("does not pass verify"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn object_store_round_trip_with_retention() {
-    let Some(pg) = Postgres::start(false) else { return };
+    let Some(pg) = Postgres::start(false) else {
+        return;
+    };
     let Some(s3) = moto("backups") else { return };
     seed(&pg, "egov").await;
     let config = s3_config(&s3.url);
@@ -204,7 +269,9 @@ async fn object_store_round_trip_with_retention() {
     let (manifest, opened) = store.open(&first.id).await.unwrap();
     let report = verify(&opened.dir, &manifest, None).await.unwrap();
     assert!(report.ok(), "{}", report.render(&first.id));
-    let drilled = drill(&opened.dir, &manifest, &drill_options(&pg)).await.unwrap();
+    let drilled = drill(&opened.dir, &manifest, &drill_options(&pg))
+        .await
+        .unwrap();
     assert!(drilled.passed(), "{}", drilled.render());
     store
         .put_verification(&govdeploy_backup::manifest::Verification {
@@ -246,11 +313,20 @@ async fn object_store_round_trip_with_retention() {
 
 #[tokio::test]
 async fn a_client_of_another_major_is_refused() {
-    if !support::require(&Path::new(support::PG_BIN).join("pg_dump"), "install PostgreSQL 15") {
+    if !support::require(
+        &Path::new(support::PG_BIN).join("pg_dump"),
+        "install PostgreSQL 15",
+    ) {
         return;
     }
-    let err = tools::find(14, Some(Path::new(support::PG_BIN))).await.unwrap_err().to_string();
-    assert!(err.contains("the server is 14") && err.contains("postgresql-client-14"), "{err}");
+    let err = tools::find(14, Some(Path::new(support::PG_BIN)))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("the server is 14") && err.contains("postgresql-client-14"),
+        "{err}"
+    );
     let err = tools::find(99, None).await.unwrap_err().to_string();
     assert!(err.contains("/usr/lib/postgresql/99/bin"), "{err}");
 }

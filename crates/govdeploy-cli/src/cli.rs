@@ -66,9 +66,9 @@ pub enum Command {
     Catalog(CatalogCommand),
     /// Back up an environment's data (`backup ENV --to STORE`), or verify, drill, list,
     /// prune and schedule backups.
-    Backup(crate::commands::backup::BackupArgs),
+    Backup(Box<crate::commands::backup::BackupArgs>),
     /// Restore an environment's database from a backup (asks for confirmation).
-    Restore(crate::commands::backup::RestoreArgs),
+    Restore(Box<crate::commands::backup::RestoreArgs>),
 }
 
 #[derive(Debug, Subcommand)]

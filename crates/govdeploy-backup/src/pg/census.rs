@@ -101,7 +101,8 @@ pub async fn take(client: &impl GenericClient, target: &PgTarget) -> Result<Cens
 /// restore, in table order; empty when they match.
 pub fn differences(recorded: &Census, restored: &Census) -> Vec<String> {
     let mut out = Vec::new();
-    let find = |census: &Census, name: &str| census.tables.iter().find(|t| t.table == name).cloned();
+    let find =
+        |census: &Census, name: &str| census.tables.iter().find(|t| t.table == name).cloned();
     for want in &recorded.tables {
         match find(restored, &want.table) {
             None => out.push(format!("table {}: missing after restore", want.table)),
@@ -166,8 +167,16 @@ mod tests {
 
     #[test]
     fn names_every_difference() {
-        let recorded = census(&[("public.a", 3, "x"), ("public.b", 2, "y"), ("public.c", 1, "z")]);
-        let mut restored = census(&[("public.a", 2, "x"), ("public.b", 2, "w"), ("public.d", 5, "v")]);
+        let recorded = census(&[
+            ("public.a", 3, "x"),
+            ("public.b", 2, "y"),
+            ("public.c", 1, "z"),
+        ]);
+        let mut restored = census(&[
+            ("public.a", 2, "x"),
+            ("public.b", 2, "w"),
+            ("public.d", 5, "v"),
+        ]);
         restored.large_objects.count = 0;
         assert_eq!(
             differences(&recorded, &restored),

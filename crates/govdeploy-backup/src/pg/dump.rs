@@ -22,7 +22,11 @@ pub struct DumpOptions<'a> {
 }
 
 /// Dumps `target` to `out` (`pg_dump -Fc`, large objects included) and records the census.
-pub async fn dump(target: &PgTarget, out: &Path, options: &DumpOptions<'_>) -> Result<PostgresRecord> {
+pub async fn dump(
+    target: &PgTarget,
+    out: &Path,
+    options: &DumpOptions<'_>,
+) -> Result<PostgresRecord> {
     let mut client = target.connect().await?;
     let (server_version_text, version_num) = server_version(&client, target).await?;
     let tools = tools::find(major_of(version_num), options.pg_bin).await?;
@@ -51,10 +55,8 @@ pub async fn dump(target: &PgTarget, out: &Path, options: &DumpOptions<'_>) -> R
         .envs(target.libpq_env())
         .stdin(Stdio::null());
     let name = pg_dump.display().to_string();
-    let (dumped, census) = tokio::join!(
-        run_captured(&mut command, &name),
-        census::take(&tx, target)
-    );
+    let (dumped, census) =
+        tokio::join!(run_captured(&mut command, &name), census::take(&tx, target));
     dumped?;
     let census = census?;
     tx.commit().await.map_err(|e| target.error(e))?;

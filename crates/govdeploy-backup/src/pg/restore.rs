@@ -30,7 +30,9 @@ pub async fn contents(client: &Client, target: &PgTarget) -> Result<Option<Strin
         (0, 0) => None,
         (r, 0) => Some(format!("{r} tables, views or sequences")),
         (0, l) => Some(format!("{l} large objects")),
-        (r, l) => Some(format!("{r} tables, views or sequences and {l} large objects")),
+        (r, l) => Some(format!(
+            "{r} tables, views or sequences and {l} large objects"
+        )),
     })
 }
 
@@ -79,7 +81,12 @@ pub struct RestoreOptions {
 }
 
 /// `pg_restore` of a custom-format archive into `target`, stopping at the first error.
-pub async fn pg_restore(tools: &PgTools, target: &PgTarget, dump: &Path, options: RestoreOptions) -> Result<()> {
+pub async fn pg_restore(
+    tools: &PgTools,
+    target: &PgTarget,
+    dump: &Path,
+    options: RestoreOptions,
+) -> Result<()> {
     let tool = tools.pg_restore();
     let mut command = tokio::process::Command::new(&tool);
     command
@@ -119,13 +126,13 @@ pub async fn restore_database(
     let client = target.connect().await?;
     let held = contents(&client, target).await?;
     drop(client);
-    if let Some(what) = &held {
-        if !overwrite {
-            return Err(BackupError::NotEmpty {
-                database: target.describe(),
-                what: what.clone(),
-            });
-        }
+    if let Some(what) = &held
+        && !overwrite
+    {
+        return Err(BackupError::NotEmpty {
+            database: target.describe(),
+            what: what.clone(),
+        });
     }
     let options = RestoreOptions {
         clean: held.is_some(),

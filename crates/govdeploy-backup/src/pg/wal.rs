@@ -16,7 +16,11 @@ pub fn covers(archived: &str, segment: &str) -> bool {
     archived.len() == segment.len() && archived >= segment
 }
 
-pub async fn confirm_archived(client: &Client, target: &PgTarget, timeout: Duration) -> Result<WalRecord> {
+pub async fn confirm_archived(
+    client: &Client,
+    target: &PgTarget,
+    timeout: Duration,
+) -> Result<WalRecord> {
     let mode: String = client
         .query_one("SELECT current_setting('archive_mode')", &[])
         .await
@@ -67,7 +71,11 @@ pub async fn confirm_archived(client: &Client, target: &PgTarget, timeout: Durat
                 message: format!(
                     "segment {segment} was not archived within {}s (last archived: {}{failed}); the backup is not complete",
                     timeout.as_secs(),
-                    if archived.is_empty() { "none" } else { &archived }
+                    if archived.is_empty() {
+                        "none"
+                    } else {
+                        &archived
+                    }
                 ),
             });
         }
@@ -81,9 +89,18 @@ mod tests {
 
     #[test]
     fn later_segments_cover_earlier_ones() {
-        assert!(covers("000000010000000000000003", "000000010000000000000003"));
-        assert!(covers("000000010000000100000000", "0000000100000000000000FF"));
-        assert!(!covers("000000010000000000000002", "000000010000000000000003"));
+        assert!(covers(
+            "000000010000000000000003",
+            "000000010000000000000003"
+        ));
+        assert!(covers(
+            "000000010000000100000000",
+            "0000000100000000000000FF"
+        ));
+        assert!(!covers(
+            "000000010000000000000002",
+            "000000010000000000000003"
+        ));
         assert!(!covers("", "000000010000000000000003"));
     }
 }

@@ -6,7 +6,12 @@
 //! A missing tool fails the test with the install step to run when `CI` is set; otherwise the
 //! test prints a notice and skips.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, reason = "test support")]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support"
+)]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -60,8 +65,15 @@ fn is_root() -> bool {
 /// `postgres` user's ids, when running as root.
 fn postgres_ids() -> (u32, u32) {
     let out = |flag: &str| {
-        let o = Command::new("id").arg(flag).arg("postgres").output().unwrap();
-        String::from_utf8_lossy(&o.stdout).trim().parse::<u32>().unwrap()
+        let o = Command::new("id")
+            .arg(flag)
+            .arg("postgres")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .parse::<u32>()
+            .unwrap()
     };
     (out("-u"), out("-g"))
 }
@@ -107,7 +119,13 @@ impl Postgres {
         let status = as_server_user(&bin.join("initdb"))
             .arg("-D")
             .arg(&data)
-            .args(["-U", "postgres", "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"])
+            .args([
+                "-U",
+                "postgres",
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ])
             .arg(format!("--pwfile={}", pwfile.display()))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -184,20 +202,32 @@ impl Drop for Server {
 fn wait_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not listen on {port} within 30s");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on {port} within 30s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
 pub fn etcd() -> Option<Server> {
     let etcd = which("etcd");
-    if !require(&etcd, "install etcd (Debian: apt-get install etcd-server etcd-client; .ci/run's backup block)") {
+    if !require(
+        &etcd,
+        "install etcd (Debian: apt-get install etcd-server etcd-client; .ci/run's backup block)",
+    ) {
         return None;
     }
-    if !require(&which("etcdctl"), "install etcdctl (Debian: apt-get install etcd-client)") {
+    if !require(
+        &which("etcdctl"),
+        "install etcdctl (Debian: apt-get install etcd-client)",
+    ) {
         return None;
     }
-    let dir = tempfile::Builder::new().prefix("gd-etcd-").tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("gd-etcd-")
+        .tempdir()
+        .unwrap();
     let (client, peer) = (free_port(), free_port());
     let url = format!("http://127.0.0.1:{client}");
     let peer_url = format!("http://127.0.0.1:{peer}");
@@ -222,10 +252,16 @@ pub fn etcd() -> Option<Server> {
 pub fn moto(bucket: &str) -> Option<Server> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let tool = root.join(".tools/backup-venv/bin/moto_server");
-    if !require(&tool, "run scripts/install-backup-tools.sh (moto[server] from PyPI)") {
+    if !require(
+        &tool,
+        "run scripts/install-backup-tools.sh (moto[server] from PyPI)",
+    ) {
         return None;
     }
-    let dir = tempfile::Builder::new().prefix("gd-moto-").tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("gd-moto-")
+        .tempdir()
+        .unwrap();
     let port = free_port();
     let log = std::fs::File::create(dir.path().join("log")).unwrap();
     let child = Command::new(tool)
@@ -245,7 +281,10 @@ pub fn moto(bucket: &str) -> Option<Server> {
     .unwrap();
     let mut reply = String::new();
     stream.read_to_string(&mut reply).unwrap();
-    assert!(reply.starts_with("HTTP/1.1 200"), "bucket creation: {reply}");
+    assert!(
+        reply.starts_with("HTTP/1.1 200"),
+        "bucket creation: {reply}"
+    );
     Some(Server {
         child,
         dir,
@@ -300,10 +339,20 @@ pub async fn etcd_seed(url: &str) {
     let mut client = etcd_client::Client::connect([url], None).await.unwrap();
     for i in 0..250 {
         client
-            .put(format!("/registry/configmaps/egov/{i:04}"), format!("value {i} ✓"), None)
+            .put(
+                format!("/registry/configmaps/egov/{i:04}"),
+                format!("value {i} ✓"),
+                None,
+            )
             .await
             .unwrap();
     }
-    client.put("/registry/secrets/egov/db", vec![0u8, 1, 2, 255], None).await.unwrap();
-    client.delete("/registry/configmaps/egov/0007", None).await.unwrap();
+    client
+        .put("/registry/secrets/egov/db", vec![0u8, 1, 2, 255], None)
+        .await
+        .unwrap();
+    client
+        .delete("/registry/configmaps/egov/0007", None)
+        .await
+        .unwrap();
 }

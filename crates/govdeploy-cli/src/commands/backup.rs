@@ -285,7 +285,11 @@ fn env_database(env: &Path) -> Result<EnvDatabase, i32> {
             name,
             host: ext.host.clone(),
             port: ext.port,
-            database: ext.database.clone().or(database).unwrap_or_else(|| "egov".into()),
+            database: ext
+                .database
+                .clone()
+                .or(database)
+                .unwrap_or_else(|| "egov".into()),
             provider: None,
         });
     }
@@ -379,7 +383,10 @@ fn describe_backup(m: &Manifest, store: &Store, took: Duration) -> String {
         m.id
     );
     for a in &m.artifacts {
-        out.push_str(&format!("  {:<16} {:>14} bytes  sha256 {}\n", a.file, a.size, a.sha256));
+        out.push_str(&format!(
+            "  {:<16} {:>14} bytes  sha256 {}\n",
+            a.file, a.size, a.sha256
+        ));
     }
     if let Some(pg) = &m.postgres {
         let rows: u64 = pg.census.tables.iter().map(|t| t.rows).sum();
@@ -398,7 +405,9 @@ fn describe_backup(m: &Manifest, store: &Store, took: Duration) -> String {
                 "  WAL archiving on: segment {segment} archived (last archived {})\n",
                 pg.wal.last_archived_wal.as_deref().unwrap_or("?")
             )),
-            None => out.push_str("  WAL archiving off: no point-in-time recovery from this backup alone\n"),
+            None => out.push_str(
+                "  WAL archiving off: no point-in-time recovery from this backup alone\n",
+            ),
         }
     }
     if let Some(e) = &m.etcd {
@@ -452,7 +461,7 @@ fn run_command(command: BackupCommand) -> anyhow::Result<i32> {
             store_secret,
             store_port,
             scratch_size,
-        } => schedule(
+        } => schedule_backups(
             &env,
             ScheduleArgs {
                 schedule,
@@ -519,17 +528,29 @@ fn drill(
         etcd_tools: EtcdTools::default(),
         jobs,
     };
-    let report = rt.block_on(govdeploy_backup::drill::drill(&opened.dir, &manifest, &options))?;
+    let report = rt.block_on(govdeploy_backup::drill::drill(
+        &opened.dir,
+        &manifest,
+        &options,
+    ))?;
     print!("{}", report.render());
     record(&store, &rt, &id, "drill", report.problems());
-    Ok(if report.passed() { exit::OK } else { exit::FAILURE })
+    Ok(if report.passed() {
+        exit::OK
+    } else {
+        exit::FAILURE
+    })
 }
 
 fn list(location: &str, credentials: &Credentials) -> anyhow::Result<i32> {
     let store = Store::parse(location, &credentials.s3_config()?)?;
     let (listed, unreadable) = runtime()?.block_on(store.list())?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{:<40} {:<21} {:>14}  verification", "backup", "created", "bytes")?;
+    writeln!(
+        out,
+        "{:<40} {:<21} {:>14}  verification",
+        "backup", "created", "bytes"
+    )?;
     for l in &listed {
         let size: u64 = l.manifest.artifacts.iter().map(|a| a.size).sum();
         let verification = match &l.verification {
@@ -593,8 +614,15 @@ fn prune(
             println!("removed {id}");
         }
     }
-    if decision.keep.iter().any(|(_, why)| *why == "no backup verified yet") {
-        eprintln!("note: no backup in {} has passed verify or drill, so none is removed; run `govdeploy backup drill`", store.describe());
+    if decision
+        .keep
+        .iter()
+        .any(|(_, why)| *why == "no backup verified yet")
+    {
+        eprintln!(
+            "note: no backup in {} has passed verify or drill, so none is removed; run `govdeploy backup drill`",
+            store.describe()
+        );
     }
     Ok(exit::OK)
 }
@@ -608,7 +636,7 @@ struct ScheduleArgs {
     scratch_size: String,
 }
 
-fn schedule(env: &Path, args: ScheduleArgs) -> anyhow::Result<i32> {
+fn schedule_backups(env: &Path, args: ScheduleArgs) -> anyhow::Result<i32> {
     if !args.to.starts_with("s3://") {
         eprintln!(
             "error: scheduled backups need an object store (--to s3://BUCKET/PREFIX): a directory inside the pod is lost with it"
@@ -684,14 +712,20 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
     let target = args.credentials.target(host, port, database)?;
     if !args.yes {
         if !std::io::stdin().is_terminal() {
-            eprintln!("error: restore needs confirmation; help: pass --yes when running from a script");
+            eprintln!(
+                "error: restore needs confirmation; help: pass --yes when running from a script"
+            );
             return Ok(exit::INVALID_INPUT);
         }
         eprint!(
             "restore {} into {}{}? type the environment name ({}) to go on: ",
             args.from,
             target.describe(),
-            if args.overwrite { ", REPLACING its contents" } else { "" },
+            if args.overwrite {
+                ", REPLACING its contents"
+            } else {
+                ""
+            },
             db.name
         );
         let mut answer = String::new();

@@ -31,8 +31,8 @@ pub fn run(cli: Cli) -> i32 {
             source,
         }) => catalog::import_digit(&checkout, &output, name, env_file, commit, source),
         Command::Catalog(CatalogCommand::Show { catalog }) => catalog::show(&catalog),
-        Command::Backup(args) => backup::run(args),
-        Command::Restore(args) => backup::restore(args),
+        Command::Backup(args) => backup::run(*args),
+        Command::Restore(args) => backup::restore(*args),
     };
     match result {
         Ok(code) => code,
