@@ -177,7 +177,6 @@ def main():
             _, proc = run([GOVDEPLOY] + cmd, env=env, check=False, capture=True)
             print(f"$ govdeploy {' '.join(cmd).replace(work, '$WORK')}   # exit {proc.returncode}")
             print((proc.stdout + proc.stderr).replace(work, "$WORK").rstrip())
-        _, proc = run([GOVDEPLOY, "restore", "--help"], check=False, capture=True)
     finally:
         if etcd:
             etcd.kill()

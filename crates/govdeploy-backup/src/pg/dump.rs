@@ -55,10 +55,9 @@ pub async fn dump(
         .envs(target.libpq_env())
         .stdin(Stdio::null());
     let name = pg_dump.display().to_string();
-    let (dumped, census) =
-        tokio::join!(run_captured(&mut command, &name), census::take(&tx, target));
-    dumped?;
-    let census = census?;
+    // Either failing ends both: the census is not worth finishing for a failed dump.
+    let (_, census) =
+        tokio::try_join!(run_captured(&mut command, &name), census::take(&tx, target))?;
     tx.commit().await.map_err(|e| target.error(e))?;
 
     let wal = wal::confirm_archived(&client, target, options.wal_timeout).await?;
