@@ -88,8 +88,8 @@ def main():
               FROM generate_series(1, 200000) g;
             CREATE TABLE attachments (id int PRIMARY KEY, file oid);
             INSERT INTO attachments SELECT g, lo_from_bytea(0, decode(repeat(md5(g::text), 2000), 'hex'))
-              FROM generate_series(1, 200) g;
-            VACUUM ANALYZE;"""], env=env)
+              FROM generate_series(1, 200) g;"""], env=env)
+        run([f"{PG_BIN}/psql", "-q", "-c", "VACUUM ANALYZE"], env=env)
         _, proc = run([f"{PG_BIN}/psql", "-At", "-c",
                        "SELECT pg_database_size('egov'), pg_size_pretty(pg_database_size('egov'))"],
                       env=env, capture=True)
