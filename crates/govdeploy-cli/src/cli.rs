@@ -75,6 +75,11 @@ pub enum Command {
     Catalog(CatalogCommand),
     /// Create, edit, set, rotate, check and import the encrypted secrets file (SOPS, age).
     Secrets(crate::commands::secrets::SecretsArgs),
+    /// Back up an environment's data (`backup ENV --to STORE`), or verify, drill, list,
+    /// prune and schedule backups.
+    Backup(Box<crate::commands::backup::BackupArgs>),
+    /// Restore an environment's database from a backup (asks for confirmation).
+    Restore(Box<crate::commands::backup::RestoreArgs>),
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@
 
 pub(crate) mod airgap;
 pub(crate) mod audit;
+pub(crate) mod backup;
 pub(crate) mod catalog;
 mod environment;
 mod render;
@@ -40,6 +41,8 @@ pub fn run(cli: Cli) -> i32 {
         }) => catalog::import_digit(&checkout, &output, name, env_file, commit, source),
         Command::Catalog(CatalogCommand::Show { catalog }) => catalog::show(&catalog),
         Command::Secrets(args) => secrets::run(args),
+        Command::Backup(args) => backup::run(*args),
+        Command::Restore(args) => backup::restore(*args),
     };
     match result {
         Ok(code) => code,
