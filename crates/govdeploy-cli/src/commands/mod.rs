@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches and turns results into exit codes.
 
+pub(crate) mod apply;
 pub(crate) mod catalog;
 mod environment;
 mod render;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> i32 {
             output,
             include_secrets,
         } => render::run(&env, &output, include_secrets),
+        Command::Apply(args) => apply::run(args),
         Command::Schema => schema::run(),
         Command::Catalog(CatalogCommand::ImportDigit {
             checkout,

@@ -83,7 +83,7 @@ pub fn run(env: &Path, output: &Path, include_secrets: bool) -> anyhow::Result<i
 
 /// Reads the plaintext development secrets file: `<secret>: {<key>: <value>}`. Errors name
 /// the place, never the content.
-fn read_secrets(path: &Path) -> Result<SecretValues, Diagnostics> {
+pub(crate) fn read_secrets(path: &Path) -> Result<SecretValues, Diagnostics> {
     let file = path.display().to_string();
     let at = |pos: govdeploy_yaml::Pos| {
         Some(Location {
