@@ -12,7 +12,7 @@ use crate::health::pod_problems;
 /// How many log lines and events a report keeps.
 pub const LOG_LINES: usize = 20;
 pub const MAX_EVENTS: usize = 10;
-const MAX_PODS_WITH_LOGS: usize = 2;
+const MAX_PODS_WITH_LOGS: usize = 3;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -207,7 +207,9 @@ pub fn hint(reason: &str) -> Option<String> {
         "FailedScheduling" => {
             "no node fits the pod: see govdeploy plan's capacity verdict, add nodes or lower requests"
         }
-        "BackoffLimitExceeded" => "the Job's pods failed: read the log lines above",
+        "BackoffLimitExceeded" | "JobAttemptFailed" => {
+            "the Job's pod exited with an error: read the log lines above"
+        }
         "Conflict" => {
             "another field manager owns these fields; re-run with --force-conflicts to take them over"
         }
@@ -229,6 +231,22 @@ pub fn selected<'p>(
             let labels = p.pointer("/metadata/labels").and_then(Value::as_object);
             labels.is_some_and(|l| selector.iter().all(|(k, v)| l.get(k) == Some(v)))
         })
+        .collect()
+}
+
+/// Containers that exited non-zero and stay terminated (a Job's failed attempt): their own
+/// log is the one to read.
+pub fn failed_containers(pod: &Value) -> Vec<String> {
+    ["initContainerStatuses", "containerStatuses"]
+        .iter()
+        .filter_map(|field| pod.pointer(&format!("/status/{field}"))?.as_array())
+        .flatten()
+        .filter(|c| {
+            c.pointer("/state/terminated/exitCode")
+                .and_then(Value::as_i64)
+                .is_some_and(|code| code != 0)
+        })
+        .map(|c| s(c, "/name").to_string())
         .collect()
 }
 
@@ -273,7 +291,13 @@ pub(crate) async fn collect(
                 with_problems.push((pod, container, previous));
             }
         }
+        with_problems.extend(
+            failed_containers(pod)
+                .into_iter()
+                .map(|container| (pod, container, false)),
+        );
     }
+    with_problems.dedup_by(|a, b| std::ptr::eq(a.0, b.0) && a.1 == b.1);
     for (pod, container, previous) in with_problems.into_iter().take(MAX_PODS_WITH_LOGS) {
         let pod_name = s(pod, "/metadata/name");
         let base = format!("/api/v1/namespaces/{namespace}/pods/{pod_name}/log");

@@ -256,8 +256,13 @@ fn job(live: &Value) -> Health {
     }
     let active = int(live, &["status", "active"]).unwrap_or(0);
     let failed = int(live, &["status", "failed"]).unwrap_or(0);
+    // A failed attempt of a migration rarely succeeds on retry (the database is healthy
+    // before it starts): it fails the node once it has persisted for the grace period.
     if failed > 0 {
-        return Health::in_progress(format!("{active} active, {failed} failed attempt(s)"));
+        return Health::transient(
+            "JobAttemptFailed",
+            format!("{failed} failed attempt(s), {active} active"),
+        );
     }
     Health::in_progress(format!("{active} active, not complete yet"))
 }

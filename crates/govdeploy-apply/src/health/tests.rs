@@ -168,8 +168,12 @@ fn job_complete_ready_failed_terminal_otherwise_in_progress() {
         Some(("BackoffLimitExceeded", true))
     );
     assert_eq!(
-        eval("Job", job(json!({"active": 1, "failed": 2}))),
-        Health::in_progress("1 active, 2 failed attempt(s)")
+        failed_reason(&eval("Job", job(json!({"active": 1, "failed": 2})))),
+        Some(("JobAttemptFailed", false))
+    );
+    assert_eq!(
+        eval("Job", job(json!({"active": 1}))),
+        Health::in_progress("1 active, not complete yet")
     );
 }
 
