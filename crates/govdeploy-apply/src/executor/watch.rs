@@ -329,7 +329,11 @@ impl Run<'_> {
         }
         if let Some((reason, message)) = transient {
             let since = match &self.tracked[id].failing {
-                Some((since, r, _)) if *r == reason => *since,
+                Some((since, r, _))
+                    if health::reason_family(r) == health::reason_family(&reason) =>
+                {
+                    *since
+                }
                 _ => {
                     self.tracked[id].failing = Some((now, reason.clone(), message.clone()));
                     self.emit(EventKind::NodeFailing {

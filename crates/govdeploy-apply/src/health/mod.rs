@@ -5,7 +5,7 @@
 
 mod pods;
 
-pub use pods::{PodProblem, pod_problems};
+pub use pods::{PodProblem, pod_problems, reason_family};
 
 use serde::Serialize;
 use serde_json::Value;

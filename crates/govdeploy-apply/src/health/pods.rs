@@ -14,6 +14,21 @@ const WAITING_FAILURES: &[&str] = &[
     "CreateContainerError",
 ];
 
+/// Restarts after which a running, unready container that exited non-zero counts as crash
+/// looping.
+const CRASH_LOOP_RESTARTS: i64 = 2;
+
+/// Reasons kubelet alternates between for the same problem count as one for the grace period
+/// (`ErrImagePull` and `ImagePullBackOff` take turns on every back-off).
+pub fn reason_family(reason: &str) -> &str {
+    match reason {
+        "ErrImagePull" | "ImagePullBackOff" => "ImagePullBackOff",
+        "CreateContainerConfigError" | "CreateContainerError" => "CreateContainerError",
+        "CrashLoopBackOff" | "OOMKilled" | "Error" => "CrashLoopBackOff",
+        other => other,
+    }
+}
+
 /// One reason a pod is not progressing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -129,6 +144,26 @@ fn container_problem(pod: &str, status: &Value, init: bool) -> Option<PodProblem
     {
         let message = str_at(status, "/state/waiting/message").unwrap_or("");
         return Some(make(reason, message));
+    }
+    // Between crash-loop back-offs the container runs for a moment: a container that keeps
+    // restarting after non-zero exits is crash looping even while it runs.
+    let last_exit = status
+        .pointer("/lastState/terminated/exitCode")
+        .and_then(Value::as_i64);
+    let ready = status
+        .get("ready")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if status.pointer("/state/running").is_some()
+        && !ready
+        && restarts >= CRASH_LOOP_RESTARTS
+        && last_exit.is_some_and(|code| code != 0)
+    {
+        let code = last_exit.unwrap_or(0);
+        return Some(make(
+            "CrashLoopBackOff",
+            &format!("restarting after exit code {code}"),
+        ));
     }
     // An init container that exits non-zero keeps the pod from ever starting.
     if init

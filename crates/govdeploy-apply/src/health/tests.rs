@@ -389,3 +389,31 @@ fn pod_health_from_phase_and_problems() {
     let done = json!({"kind": "Pod", "status": {"phase": "Succeeded"}});
     assert_eq!(eval("Pod", done), Health::Ready);
 }
+
+#[test]
+fn a_container_restarting_after_errors_is_crash_looping_even_while_it_runs() {
+    let running = pod_with(
+        json!([{"name": "pgr-services", "restartCount": 3, "ready": false,
+                "state": {"running": {"startedAt": "2026-12-01T10:00:00Z"}},
+                "lastState": {"terminated": {"reason": "Error", "exitCode": 1}}}]),
+        json!([]),
+        json!([]),
+    );
+    assert_eq!(pod_problems(&running)[0].reason, "CrashLoopBackOff");
+    let once = pod_with(
+        json!([{"name": "pgr-services", "restartCount": 1, "ready": false,
+                "state": {"running": {}},
+                "lastState": {"terminated": {"reason": "Error", "exitCode": 1}}}]),
+        json!([]),
+        json!([]),
+    );
+    assert!(pod_problems(&once).is_empty());
+    assert_eq!(
+        reason_family("ErrImagePull"),
+        reason_family("ImagePullBackOff")
+    );
+    assert_ne!(
+        reason_family("OOMKilled"),
+        reason_family("FailedScheduling")
+    );
+}

@@ -227,7 +227,8 @@ impl Observer for Lines {
     fn event(&mut self, event: &Event) {
         self.board.update(event);
         if let Some(l) = line(event) {
-            println!("{l}");
+            // A closed pipe (`| head`) must not abort the deploy.
+            let _ = writeln!(std::io::stdout(), "{l}");
         }
     }
 }
@@ -238,7 +239,7 @@ impl Presenter for Lines {
     }
 
     fn summary(&mut self, outcome: &Outcome, env: &Path) {
-        print!("{}", summary_text(outcome, env));
+        let _ = write!(std::io::stdout(), "{}", summary_text(outcome, env));
     }
 }
 
@@ -296,7 +297,7 @@ impl Presenter for Table {
 
     fn summary(&mut self, outcome: &Outcome, env: &Path) {
         self.bar.finish_and_clear();
-        print!("{}", summary_text(outcome, env));
+        let _ = write!(std::io::stdout(), "{}", summary_text(outcome, env));
     }
 }
 
