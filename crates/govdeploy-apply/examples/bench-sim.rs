@@ -20,7 +20,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = SimConfig::default()
         .time_scale(scale.parse()?)
         .default_ready_after(Duration::from_secs(5));
-    for (name, component) in plan["components"].as_object().ok_or("plan has no components")? {
+    for (name, component) in plan["components"]
+        .as_object()
+        .ok_or("plan has no components")?
+    {
         let ready = component["readySeconds"].as_u64().unwrap_or(5);
         let total = component["durationSeconds"].as_u64().unwrap_or(ready);
         config = config.behaviour(BehaviourRule::labels(

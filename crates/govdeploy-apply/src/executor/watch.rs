@@ -403,7 +403,10 @@ impl Run<'_> {
                 continue;
             }
             if let Some(l) = &t.live {
-                live.push(l.clone());
+                // List items carry no kind on a real API server; reports name objects by it.
+                let mut l = l.clone();
+                l["kind"] = Value::String(object.kind.clone());
+                live.push(l);
             }
             if let Some(ns) = &object.namespace {
                 namespace.get_or_insert(ns.clone());

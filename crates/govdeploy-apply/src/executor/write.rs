@@ -47,20 +47,27 @@ pub fn with_hash(body: &Value, hash: &str) -> Value {
 pub struct Known {
     pub listed: BTreeSet<String>,
     pub hashes: BTreeMap<String, Option<String>>,
+    /// Live objects of kinds with a status to wait for: an unchanged, already healthy object
+    /// needs no further request.
+    pub live: BTreeMap<String, Value>,
 }
 
 impl Known {
     /// Lists every collection the objects live in (one request per kind and namespace).
     pub async fn fetch(cluster: &Cluster, objects: &[&Object]) -> Known {
         let mut known = Known::default();
-        let mut collections: BTreeMap<String, ()> = BTreeMap::new();
+        // Collection path -> kind (list items carry no kind on a real API server).
+        let mut collections: BTreeMap<String, String> = BTreeMap::new();
         for o in objects {
             let Ok(resource) = cluster.resource(&o.api_version, &o.kind).await else {
                 continue;
             };
-            collections.insert(collection_path(&resource, o.namespace.as_deref()), ());
+            collections.insert(
+                collection_path(&resource, o.namespace.as_deref()),
+                o.kind.clone(),
+            );
         }
-        for path in collections.into_keys() {
+        for (path, kind) in collections {
             let Ok(items) = cluster.list(&path, "").await else {
                 continue;
             };
@@ -72,7 +79,11 @@ impl Known {
                         .and_then(|a| a.get(APPLIED_HASH))
                         .and_then(Value::as_str)
                         .map(str::to_string);
-                    known.hashes.insert(format!("{path}/{name}"), hash);
+                    let key = format!("{path}/{name}");
+                    if !crate::health::ready_when_accepted(&kind) && kind != "Secret" {
+                        known.live.insert(key.clone(), item.clone());
+                    }
+                    known.hashes.insert(key, hash);
                 }
             }
             known.listed.insert(path);
@@ -86,7 +97,7 @@ impl Known {
 pub struct Applied {
     pub resource: Resource,
     pub action: Action,
-    /// The live object after the write (absent when unchanged: the poll fetches it).
+    /// The live object after the write, or as listed at the start when unchanged.
     pub live: Option<Value>,
 }
 
@@ -159,7 +170,7 @@ pub async fn apply_object(
         return Ok(Applied {
             resource,
             action: Action::Unchanged,
-            live: None,
+            live: known.live.get(&path).cloned(),
         });
     }
     let action = if live_hash.is_some() {

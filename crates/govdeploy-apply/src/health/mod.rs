@@ -95,7 +95,7 @@ pub struct Context {
 
 /// Health of one live object.
 pub fn evaluate(kind: &str, live: &Value, context: Context) -> Health {
-    if let Some(waiting) = unobserved_generation(live) {
+    if let Some(waiting) = unobserved_generation(kind, live) {
         return waiting;
     }
     match kind {
@@ -148,26 +148,19 @@ fn reason_and_message(c: &Value) -> (String, String) {
     )
 }
 
-fn unobserved_generation(live: &Value) -> Option<Health> {
+fn unobserved_generation(kind: &str, live: &Value) -> Option<Health> {
     let generation = int(live, &["metadata", "generation"])?;
     let waiting = match int(live, &["status", "observedGeneration"]) {
         Some(observed) => observed < generation,
-        // Kinds without such a controller (ConfigMaps, most custom resources) never write it.
-        None => has_generation_tracking_controller(live),
+        // Built-in workload controllers always write it (missing: not observed yet); kinds
+        // without such a controller (ConfigMaps, most custom resources) never do.
+        None => matches!(kind, "Deployment" | "StatefulSet" | "DaemonSet"),
     };
     waiting.then(|| {
         Health::in_progress(format!(
             "waiting for the controller to observe generation {generation}"
         ))
     })
-}
-
-/// Built-in workload kinds always write observedGeneration: missing means not yet observed.
-fn has_generation_tracking_controller(live: &Value) -> bool {
-    matches!(
-        live.get("kind").and_then(Value::as_str),
-        Some("Deployment" | "StatefulSet" | "DaemonSet")
-    )
 }
 
 fn desired_replicas(live: &Value) -> i64 {
