@@ -67,8 +67,18 @@ impl Known {
                 o.kind.clone(),
             );
         }
+        // One task per collection: the listings are independent and dominate a no-op run.
+        let mut tasks = tokio::task::JoinSet::new();
         for (path, kind) in collections {
-            let Ok(items) = cluster.list(&path, "").await else {
+            let cluster = cluster.clone();
+            tasks.spawn(async move {
+                let items = cluster.list(&path, "").await;
+                (path, kind, items)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            // A collection that could not be listed is read object by object when applied.
+            let Ok((path, kind, Ok(items))) = joined else {
                 continue;
             };
             for item in items {
