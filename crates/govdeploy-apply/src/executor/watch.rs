@@ -320,6 +320,14 @@ impl Run<'_> {
             }
         }
         if let Some((reason, message)) = terminal {
+            // A progress deadline says only that it took too long; the pods say why.
+            let (reason, message) = match &transient {
+                Some((pod_reason, pod_message)) if reason == "ProgressDeadlineExceeded" => (
+                    pod_reason.clone(),
+                    format!("{pod_message} ({reason}: {message})"),
+                ),
+                _ => (reason, message),
+            };
             self.fail_with_report(id, reason, message).await;
             return;
         }

@@ -202,9 +202,17 @@ async fn deploy(
         OutputFormat::Text if std::io::stdout().is_terminal() => Box::new(progress::Table::new()),
         OutputFormat::Text => Box::new(progress::Lines::new()),
     };
+    // The handler is installed now (a spawned task is polled at once), so Ctrl-C during the
+    // first listings already stops cleanly.
+    let (interrupted, cancelled) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = interrupted.send(());
+        }
+    });
     let cancel = async {
         // Without a signal handler the run simply cannot be interrupted cleanly.
-        if tokio::signal::ctrl_c().await.is_err() {
+        if cancelled.await.is_err() {
             std::future::pending::<()>().await;
         }
     };
