@@ -183,6 +183,20 @@ pub async fn apply_object(
             live: known.live.get(&path).cloned(),
         });
     }
+    // A migration Job's name carries the hash of its image and settings, and its pod template
+    // is immutable: a completed Job of that name has done exactly this work. Rewriting it
+    // would only fail (labels such as the module can change around it).
+    if object.kind == "Job"
+        && let Some(live) = known.live.get(&path)
+        && crate::health::condition(live, "Complete")
+            .is_some_and(|c| c.get("status").and_then(Value::as_str) == Some("True"))
+    {
+        return Ok(Applied {
+            resource,
+            action: Action::Unchanged,
+            live: Some(live.clone()),
+        });
+    }
     let action = if live_hash.is_some() {
         Action::Configured
     } else {
