@@ -119,10 +119,9 @@ pub fn admit(
         && !status_write
         && rt.group != "apiextensions.k8s.io"
         && rt.kind != "Node"
+        && let Some(m) = new.as_object_mut()
     {
-        if let Some(m) = new.as_object_mut() {
-            m.remove("status");
-        }
+        m.remove("status");
     }
     apply_defaults(state, rt, old, new);
     let mut causes = Vec::new();

@@ -86,7 +86,10 @@ async fn serve(shared: Arc<Shared>, listener: std::net::TcpListener, tick: Durat
                 _ = changes.changed() => tokio::time::sleep(Duration::from_millis(1)).await,
                 _ = shutdown.changed() => return,
             }
-            controllers::reconcile(&mut controller_shared.lock());
+            for step in controllers::STEPS {
+                step(&mut controller_shared.lock());
+                tokio::task::yield_now().await;
+            }
             changes.borrow_and_update();
         }
     });

@@ -91,6 +91,7 @@ struct Builtin {
     generation: bool,
 }
 
+#[allow(clippy::too_many_arguments)]
 const fn b(
     group: &'static str,
     version: &'static str,

@@ -60,6 +60,7 @@ impl LabelSelector {
         LabelSelector(reqs)
     }
 
+    #[allow(dead_code)]
     /// A map selector such as a Service's `spec.selector` (empty selects nothing there; the
     /// caller decides).
     pub fn from_map(map: &Value) -> Self {
@@ -74,6 +75,7 @@ impl LabelSelector {
         )
     }
 
+    #[allow(dead_code)]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

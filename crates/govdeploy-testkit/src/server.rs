@@ -490,9 +490,9 @@ async fn route(
         "patch" => patch(shared, &target, query, body, content_type, &manager),
         "delete" => delete(shared, &target, query, body),
         "deletecollection" => delete_collection(shared, &target, query),
-        _ => Err(ApiError::method_not_allowed(format!(
-            "the server does not allow this method on the requested resource"
-        ))),
+        _ => Err(ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        )),
     };
     match result {
         Ok(r) => r,
@@ -841,6 +841,7 @@ fn create(
     Ok(json_response(201, &present(t, &stored), &warnings))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn finish_write(
     st: &mut State,
     t: &Target,
@@ -1023,7 +1024,7 @@ fn patch(
         )
     })?;
     let patch_body = parse_body(body, false)?;
-    let mut st = shared.lock();
+    let st = shared.lock();
     let key = t.key(&name);
     let live = st
         .get(&key)
@@ -1034,7 +1035,7 @@ fn patch(
     match ct {
         "application/merge-patch+json" => crate::patch::merge_patch(&mut obj, &patch_body),
         "application/strategic-merge-patch+json" => {
-            if t.rt.group != ""
+            if !t.rt.group.is_empty()
                 && !matches!(
                     t.rt.group.as_str(),
                     "apps"

@@ -237,7 +237,14 @@ impl State {
         plural: &'a str,
         namespace: Option<&'a str>,
     ) -> impl Iterator<Item = (&'a ObjKey, &'a Value)> + 'a {
-        self.objects.iter().filter(move |(k, _)| {
+        // Keys sort by group, resource, namespace, name: one range covers the selection.
+        let start = ObjKey {
+            group: group.to_string(),
+            plural: plural.to_string(),
+            namespace: namespace.unwrap_or_default().to_string(),
+            name: String::new(),
+        };
+        self.objects.range(start..).take_while(move |(k, _)| {
             k.group == group && k.plural == plural && namespace.is_none_or(|ns| k.namespace == ns)
         })
     }

@@ -13,6 +13,7 @@ pub fn rfc3339(t: SystemTime) -> String {
 }
 
 /// RFC 3339 UTC timestamp with microseconds (`metav1.MicroTime`, used by events.k8s.io).
+#[allow(dead_code)]
 pub fn rfc3339_micros(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     format_unix(d.as_secs() as i64, Some(d.subsec_micros()))

@@ -50,19 +50,20 @@ pub struct PodSim {
     pub emitted: BTreeSet<String>,
 }
 
-/// One controller pass over everything.
-pub fn reconcile(state: &mut State) {
-    finalize_deletions(state);
-    collect_garbage(state);
-    workloads::deployments(state);
-    workloads::replicasets(state);
-    workloads::statefulsets(state);
-    workloads::daemonsets(state);
-    workloads::jobs(state);
-    workloads::pvcs(state);
-    pods::pods(state);
-    workloads::deployment_status(state);
-}
+/// One controller pass, as steps: the server takes the store lock once per step, so requests
+/// interleave with a pass instead of waiting for all of it.
+pub const STEPS: &[fn(&mut State)] = &[
+    finalize_deletions,
+    collect_garbage,
+    workloads::deployments,
+    workloads::replicasets,
+    workloads::statefulsets,
+    workloads::daemonsets,
+    workloads::jobs,
+    workloads::pvcs,
+    pods::pods,
+    workloads::deployment_status,
+];
 
 /// Namespaces being deleted lose their objects, then go; objects whose finalizers are all
 /// removed go.
@@ -178,7 +179,7 @@ pub(crate) fn controller_ref(owner: &Value) -> Value {
     })
 }
 
-pub(crate) fn owned_by<'a>(obj: &'a Value, uid: &str) -> bool {
+pub(crate) fn owned_by(obj: &Value, uid: &str) -> bool {
     obj["metadata"]["ownerReferences"]
         .as_array()
         .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid))

@@ -96,7 +96,6 @@ struct ContainerView {
     last: Option<(i32, String, f64, f64)>,
     /// The run whose output `logs` shows, and the previous run's, if any.
     current_run: Option<u64>,
-    previous_run: Option<u64>,
 }
 
 fn backoff(k: u64) -> f64 {
@@ -122,6 +121,7 @@ fn crash_timeline(t: f64, run: f64) -> (u64, bool, f64, f64) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn container_view(
     b: &Behaviour,
     failing: bool,
@@ -137,10 +137,9 @@ fn container_view(
         restarts: 0,
         last: None,
         current_run: None,
-        previous_run: None,
     };
     let healthy = |after: f64| {
-        if t < (after * 0.5).min(START).max(0.0) {
+        if t < (after * 0.5).clamp(0.0, START) {
             plain(Phase::Creating)
         } else if t < after {
             let mut v = plain(Phase::Running {
@@ -189,7 +188,6 @@ fn container_view(
                 restarts: k,
                 last: if k > 0 { Some(last_of(k - 1)) } else { None },
                 current_run: Some(k),
-                previous_run: k.checked_sub(1),
             }
         } else {
             ContainerView {
@@ -203,7 +201,6 @@ fn container_view(
                 restarts: k + 1,
                 last: Some((exit_code, reason.to_string(), start, end)),
                 current_run: Some(k),
-                previous_run: Some(k),
             }
         }
     };
@@ -352,6 +349,7 @@ fn ensure_sim(state: &mut State, key: &ObjKey, pod: &Value) -> PodSim {
     sim
 }
 
+#[allow(clippy::too_many_arguments)]
 fn emit(
     state: &mut State,
     key: &ObjKey,
@@ -478,7 +476,6 @@ pub fn pods(state: &mut State) {
                     restarts: 0,
                     last: None,
                     current_run: None,
-                    previous_run: None,
                 }
             } else {
                 container_view(
@@ -522,7 +519,6 @@ pub fn pods(state: &mut State) {
                     restarts: 0,
                     last: None,
                     current_run: None,
-                    previous_run: None,
                 }
             } else {
                 container_view(

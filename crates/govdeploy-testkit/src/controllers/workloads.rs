@@ -242,10 +242,10 @@ pub fn deployment_status(state: &mut State) {
             "updatedReplicas",
             "replicas",
         ] {
-            if status[k] == 0 {
-                if let Some(m) = status.as_object_mut() {
-                    m.remove(k);
-                }
+            if status[k] == 0
+                && let Some(m) = status.as_object_mut()
+            {
+                m.remove(k);
             }
         }
         d["status"] = status;
@@ -316,10 +316,10 @@ pub fn replicasets(state: &mut State) {
             "observedGeneration": rs["metadata"]["generation"],
         });
         for k in ["readyReplicas", "availableReplicas", "fullyLabeledReplicas"] {
-            if status[k] == 0 {
-                if let Some(m) = status.as_object_mut() {
-                    m.remove(k);
-                }
+            if status[k] == 0
+                && let Some(m) = status.as_object_mut()
+            {
+                m.remove(k);
             }
         }
         rs["status"] = status;
@@ -439,10 +439,11 @@ pub fn statefulsets(state: &mut State) {
             })
             .cloned()
             .collect();
-        if all_ready && sts["spec"]["updateStrategy"]["type"] != "OnDelete" {
-            if let Some((k, _)) = outdated.iter().max_by_key(|(k, _)| k.name.clone()) {
-                state.remove(k);
-            }
+        if all_ready
+            && sts["spec"]["updateStrategy"]["type"] != "OnDelete"
+            && let Some((k, _)) = outdated.iter().max_by_key(|(k, _)| k.name.clone())
+        {
+            state.remove(k);
         }
         let pods = live_pods(state, &key.namespace, &uid);
         let ready = pods.iter().filter(|(_, p)| is_pod_ready(p)).count();
