@@ -21,8 +21,9 @@ import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-GOVDEPLOY = os.path.join(ROOT, "target", "release", "govdeploy")
-SIM = os.path.join(ROOT, "target", "release", "examples", "bench-sim")
+PROFILE = os.environ.get("BENCH_PROFILE", "release")
+GOVDEPLOY = os.path.join(ROOT, "target", PROFILE, "govdeploy")
+SIM = os.path.join(ROOT, "target", PROFILE, "examples", "bench-sim")
 
 
 def critical_path(nodes, scale):
@@ -103,6 +104,7 @@ def main():
     dag, barrier = med("dag", "wall"), med("barrier", "wall")
     objects = results["dag"][0]["objects"]
     print()
+    print(f"binaries: target/{PROFILE}")
     print(f"environment {a.env}: {results['dag'][0]['nodes']} nodes, {objects} objects, "
           f"time scale {a.scale}x, poll {a.poll}, {a.runs} runs per mode (medians)")
     print(f"critical-path lower bound  {critical:8.2f}s  ({critical * a.scale:.0f} simulated s)")
