@@ -66,6 +66,8 @@ pub enum Command {
         #[arg(long)]
         include_secrets: bool,
     },
+    /// Deploy the environment to a cluster in dependency order, gated on health.
+    Apply(crate::commands::apply::ApplyArgs),
     /// Print the JSON Schema of the environment file (for editor completion).
     Schema,
     /// Audit Kubernetes manifests against the deployment checklist (any manifests, offline).

@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches and turns results into exit codes.
 
 pub(crate) mod airgap;
+pub(crate) mod apply;
 pub(crate) mod audit;
 pub(crate) mod backup;
 pub(crate) mod catalog;
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> i32 {
             output,
             include_secrets,
         } => render::run(&env, &output, include_secrets),
+        Command::Apply(args) => apply::run(args),
         Command::Schema => schema::run(),
         Command::Audit(args) => audit::run(args),
         Command::Catalog(CatalogCommand::ImportDigit {

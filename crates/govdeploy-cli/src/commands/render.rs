@@ -11,12 +11,16 @@ use govdeploy_yaml::Diagnostics;
 use crate::commands::report;
 use crate::{exit, pipeline};
 
-pub fn run(env: &Path, output: &Path, include_secrets: bool) -> anyhow::Result<i32> {
+/// The front half shared by every command that needs the rendered objects: plan, decrypt and
+/// check the secrets, render. Problems are reported here; the error is the exit code.
+pub(crate) fn plan_and_render(
+    env: &Path,
+) -> Result<(pipeline::Planned, govdeploy_render::Rendered), i32> {
     let planned = match pipeline::plan(env) {
         Ok(p) => p,
         Err(diagnostics) => {
             report(&diagnostics);
-            return Ok(if diagnostics.has_errors() {
+            return Err(if diagnostics.has_errors() {
                 exit::INVALID_INPUT
             } else {
                 exit::FAILURE
@@ -29,7 +33,7 @@ pub fn run(env: &Path, output: &Path, include_secrets: bool) -> anyhow::Result<i
             let mut all = planned.warnings.clone();
             all.extend(diagnostics);
             report(&all);
-            return Ok(exit::INVALID_INPUT);
+            return Err(exit::INVALID_INPUT);
         }
     };
     let input = RenderInput {
@@ -39,14 +43,21 @@ pub fn run(env: &Path, output: &Path, include_secrets: bool) -> anyhow::Result<i
         secrets: secrets.as_ref().map(|s| &s.values),
         plaintext_secrets: secrets.as_ref().is_some_and(|s| !s.encrypted),
     };
-    let rendered = match govdeploy_render::render(input) {
-        Ok(r) => r,
+    match govdeploy_render::render(input) {
+        Ok(rendered) => Ok((planned, rendered)),
         Err(diagnostics) => {
             let mut all = planned.warnings.clone();
             all.extend(diagnostics);
             report(&all);
-            return Ok(exit::INVALID_INPUT);
+            Err(exit::INVALID_INPUT)
         }
+    }
+}
+
+pub fn run(env: &Path, output: &Path, include_secrets: bool) -> anyhow::Result<i32> {
+    let (planned, rendered) = match plan_and_render(env) {
+        Ok(done) => done,
+        Err(code) => return Ok(code),
     };
     let mut warnings = planned.warnings.clone();
     warnings.extend(Diagnostics(rendered.warnings.clone()));
