@@ -20,6 +20,7 @@ pub mod lock;
 pub mod prune;
 pub mod record;
 pub mod redact;
+pub mod resolver;
 pub mod store;
 
 pub use error::ReleaseError;

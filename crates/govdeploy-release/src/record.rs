@@ -248,7 +248,22 @@ impl ReleaseRecord {
     }
 
     /// Fills in what the apply engine reported: inventory with uids, per-node outcome, status.
-    pub fn finish(&mut self, outcome: &Outcome, finished_at: String) {
+    /// The engine knows the uid of objects it wrote; an unchanged object keeps the uid the
+    /// previous release recorded for it.
+    pub fn finish(
+        &mut self,
+        outcome: &Outcome,
+        finished_at: String,
+        previous: Option<&ReleaseRecord>,
+    ) {
+        let known: BTreeMap<_, _> = previous
+            .map(|p| {
+                p.inventory
+                    .iter()
+                    .filter_map(|i| Some((i.key(), i.uid.clone()?)))
+                    .collect()
+            })
+            .unwrap_or_default();
         self.inventory = outcome
             .inventory
             .iter()
@@ -260,6 +275,12 @@ impl ReleaseRecord {
                 name: e.name.clone(),
                 uid: e.uid.clone(),
                 node: e.node.clone(),
+            })
+            .map(|mut item| {
+                if item.uid.is_none() {
+                    item.uid = known.get(&item.key()).cloned();
+                }
+                item
             })
             .collect();
         self.nodes = outcome
