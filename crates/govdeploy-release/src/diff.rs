@@ -362,7 +362,7 @@ mod tests {
         assert_eq!(d.change, Change::Update);
         assert_eq!(
             d.text,
-            "--- live/ConfigMap/egov/c\n+++ new/ConfigMap/egov/c\n@@ -1,7 +1,7 @@\n apiVersion: v1\n kind: ConfigMap\n metadata:\n   name: c\n data:\n   a: \"1\"\n-  b: \"2\"\n+  b: \"3\"\n"
+            "--- live/ConfigMap/egov/c\n+++ new/ConfigMap/egov/c\n@@ -4,4 +4,4 @@\n   name: c\n data:\n   a: \"1\"\n-  b: \"2\"\n+  b: \"3\"\n"
         );
         let same = object_diff(
             None,

@@ -400,7 +400,9 @@ mod tests {
         assert!(!text.contains("c2VjcmV0LXB3") && !text.contains("tok-123"));
         assert!(text.contains("sha256:"));
         assert_eq!(record.images.len(), 2);
-        assert_eq!(record.images[0].digest.as_deref(), Some("sha256:abc"));
+        assert_eq!(record.images[0].image, "egovio/egov-user-db:1");
+        assert_eq!(record.images[0].digest, None);
+        assert_eq!(record.images[1].digest.as_deref(), Some("sha256:abc"));
         assert_eq!(record.objects[1].component.as_deref(), Some("egov-user"));
         let groups = record.objects_by_group();
         assert!(groups.contains_key(&("core".to_string(), "egov-user".to_string())));
