@@ -42,7 +42,8 @@ const NOISY_ANNOTATIONS: &[&str] = &[
 
 const MASK: &str = "***";
 
-/// Removes what is not part of the object's desired state.
+/// Removes what is not part of the object's desired state, and sorts keys so the text does
+/// not depend on the order a server or a renderer wrote them in.
 pub fn normalize(object: &Value) -> Value {
     let mut out = object.clone();
     if let Some(map) = out.as_object_mut() {
@@ -65,7 +66,24 @@ pub fn normalize(object: &Value) -> Value {
             meta.remove("annotations");
         }
     }
-    out
+    // Last: `Map::remove` swaps the last key into the removed one's place.
+    sorted(&out)
+}
+
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&map[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
 }
 
 /// Masks the values of a Secret's `data` and `stringData` on both sides.
@@ -362,7 +380,7 @@ mod tests {
         assert_eq!(d.change, Change::Update);
         assert_eq!(
             d.text,
-            "--- live/ConfigMap/egov/c\n+++ new/ConfigMap/egov/c\n@@ -4,4 +4,4 @@\n   name: c\n data:\n   a: \"1\"\n-  b: \"2\"\n+  b: \"3\"\n"
+            "--- live/ConfigMap/egov/c\n+++ new/ConfigMap/egov/c\n@@ -1,7 +1,7 @@\n apiVersion: v1\n data:\n   a: \"1\"\n-  b: \"2\"\n+  b: \"3\"\n kind: ConfigMap\n metadata:\n   name: c\n"
         );
         let same = object_diff(
             None,

@@ -343,18 +343,20 @@ async fn diff_shows_the_exact_change_masks_secrets_and_is_empty_when_nothing_cha
 # module core, component egov-user
 --- live/ConfigMap/default/egov-user-config
 +++ new/ConfigMap/default/egov-user-config
-@@ -11,6 +11,6 @@
-     govdeploy.io/module: core
-   name: egov-user-config
-   namespace: default
+@@ -1,6 +1,6 @@
+ apiVersion: v1
  data:
 -  LOG_LEVEL: info
 +  LOG_LEVEL: debug
    PORT: \"8080\"
+ kind: ConfigMap
+ metadata:
 --- /dev/null
 +++ new/ConfigMap/default/egov-user-extra
 @@ -0,0 +1,12 @@
 +apiVersion: v1
++data:
++  A: \"1\"
 +kind: ConfigMap
 +metadata:
 +  labels:
@@ -364,19 +366,17 @@ async fn diff_shows_the_exact_change_masks_secrets_and_is_empty_when_nothing_cha
 +    govdeploy.io/module: core
 +  name: egov-user-extra
 +  namespace: default
-+data:
-+  A: \"1\"
 # module core, component postgres
 --- live/Secret/default/db
 +++ new/Secret/default/db
-@@ -11,6 +11,6 @@
-     govdeploy.io/module: core
-   name: db
-   namespace: default
+@@ -1,6 +1,6 @@
+ apiVersion: v1
  data:
 -  password: \"*** (before)\"
 +  password: \"*** (after)\"
- type: Opaque
+ kind: Secret
+ metadata:
+   labels:
 1 to create, 2 to change, 0 to delete, 0 unchanged
 ";
     assert_eq!(text, expected);
