@@ -9,9 +9,14 @@ use kube::discovery::{ApiCapabilities, Scope};
 
 use crate::error::ReleaseError;
 
+/// `(group, version, kind)`.
+type KindKey = (String, String, String);
+/// The resource and whether it is namespaced.
+type Served = (ApiResource, bool);
+
 pub struct Resolver {
     client: kube::Client,
-    cache: Mutex<BTreeMap<(String, String, String), (ApiResource, bool)>>,
+    cache: Mutex<BTreeMap<KindKey, Served>>,
 }
 
 impl Resolver {
