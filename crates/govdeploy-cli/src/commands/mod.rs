@@ -3,6 +3,7 @@
 pub(crate) mod apply;
 pub(crate) mod catalog;
 mod environment;
+pub(crate) mod release;
 mod render;
 mod schema;
 
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> i32 {
             include_secrets,
         } => render::run(&env, &output, include_secrets),
         Command::Apply(args) => apply::run(args),
+        Command::Diff(args) => release::diff(args),
         Command::Schema => schema::run(),
         Command::Catalog(CatalogCommand::ImportDigit {
             checkout,
