@@ -68,6 +68,9 @@ pub enum Command {
     },
     /// Deploy the environment to a cluster in dependency order, gated on health.
     Apply(crate::commands::apply::ApplyArgs),
+    /// Show what an apply would change: live objects against the server's dry-run, as a
+    /// unified diff by module and component (exit 0: none, 2: changes, 1: error).
+    Diff(crate::commands::release::DiffArgs),
     /// Print the JSON Schema of the environment file (for editor completion).
     Schema,
     /// Audit Kubernetes manifests against the deployment checklist (any manifests, offline).

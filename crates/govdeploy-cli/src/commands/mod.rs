@@ -6,6 +6,7 @@ pub(crate) mod audit;
 pub(crate) mod backup;
 pub(crate) mod catalog;
 mod environment;
+pub(crate) mod release;
 mod render;
 mod schema;
 pub(crate) mod secrets;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> i32 {
             include_secrets,
         } => render::run(&env, &output, include_secrets),
         Command::Apply(args) => apply::run(args),
+        Command::Diff(args) => release::diff(args),
         Command::Schema => schema::run(),
         Command::Audit(args) => audit::run(args),
         Command::Catalog(CatalogCommand::ImportDigit {
