@@ -110,15 +110,25 @@ async fn discovery_apply_list_watch_with_kube() {
     assert_eq!(managed[0].manager.as_deref(), Some("govdeploy"));
     assert_eq!(managed[0].operation.as_deref(), Some("Apply"));
 
-    // A no-op apply changes neither resourceVersion nor generation, and is not a write.
+    // A no-op apply changes neither resourceVersion nor generation, and is not a write. The
+    // controller's status updates change resourceVersion as on a real server, so compare with
+    // the object once its rollout has settled.
+    let mut settled = None;
+    for _ in 0..200 {
+        let live = api.get("web").await.expect("get");
+        let done = live.status.as_ref().and_then(|s| s.available_replicas) == Some(2);
+        if done && settled.as_ref() == Some(&live.metadata.resource_version) {
+            break;
+        }
+        settled = done.then_some(live.metadata.resource_version);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let settled = settled.expect("the rollout settles");
     let again = api
         .patch("web", &ssa, &Patch::Apply(&deployment(2, "nginx:1.27")))
         .await
         .expect("re-apply");
-    assert_eq!(
-        again.metadata.resource_version,
-        first.metadata.resource_version
-    );
+    assert_eq!(again.metadata.resource_version, settled);
     assert_eq!(again.metadata.generation, Some(1));
     let web = ObjectRef::new("apps/v1", "Deployment", Some("default"), "web");
     assert_eq!(sim.stats().writes_to(&web), 1);

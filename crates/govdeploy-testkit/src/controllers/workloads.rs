@@ -144,6 +144,10 @@ pub fn deployment_status(state: &mut State) {
             .unwrap_or_default()
             .to_string();
         let hash = short_hash(&d["spec"]["template"], 10);
+        // The controller pass runs in steps that release the store between them, so a new
+        // template can arrive after the ReplicaSet step: its rollout starts now, not at the
+        // previous rollout's start (which would report a progress deadline at once).
+        note_template(state, &key, &d, &hash);
         let want = replicas(&d);
         let sets = owned(state, "apps", "replicasets", &key.namespace, &uid);
         let (mut total, mut ready, mut updated) = (0, 0, 0);
@@ -762,5 +766,55 @@ pub fn pvcs(state: &mut State) {
             "capacity": {"storage": pvc["spec"]["resources"]["requests"]["storage"]},
         });
         state.update_if_changed(&key, pvc);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SimConfig;
+
+    fn progressing_reason(state: &State, key: &ObjKey) -> String {
+        let d = state.get(key).expect("deployment");
+        d["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["type"] == "Progressing")
+            .map(|c| c["reason"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    }
+
+    /// A template change that lands between the ReplicaSet step and the status step starts a
+    /// new rollout then; it is not measured from the previous rollout's start.
+    #[test]
+    fn a_template_changed_between_steps_is_not_past_its_progress_deadline() {
+        let (notify, _) = tokio::sync::watch::channel(0);
+        // One real millisecond is 1,000 simulated seconds.
+        let mut state = State::new(SimConfig::default().time_scale(1_000_000.0), notify);
+        state
+            .create_as_system(
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}}),
+            )
+            .expect("namespace");
+        let deployment = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "app"},
+            "spec": {"replicas": 1, "progressDeadlineSeconds": 600,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "web", "image": "web:1"}]}}},
+        });
+        state.create_as_system(deployment).expect("deployment");
+        let key = ObjKey::apps("deployments", "app", "web");
+        for step in crate::controllers::STEPS {
+            step(&mut state);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let mut changed = state.get(&key).expect("deployment").clone();
+        changed["spec"]["template"]["spec"]["containers"][0]["image"] = json!("web:2");
+        state.update_if_changed(&key, changed);
+        deployment_status(&mut state);
+        assert_ne!(progressing_reason(&state, &key), "ProgressDeadlineExceeded");
     }
 }
