@@ -58,3 +58,16 @@ pub fn plan(env_path: &Path) -> Result<Planned, Diagnostics> {
         loaded,
     })
 }
+
+/// [`plan`] for commands: the diagnostics of a failed plan are printed here and the error is
+/// the exit code (2 for invalid input, 1 otherwise).
+pub fn plan_or_exit(env_path: &Path) -> Result<Planned, i32> {
+    plan(env_path).map_err(|diagnostics| {
+        crate::commands::report(&diagnostics);
+        if diagnostics.has_errors() {
+            crate::exit::INVALID_INPUT
+        } else {
+            crate::exit::FAILURE
+        }
+    })
+}

@@ -179,17 +179,7 @@ struct EnvironmentImages {
 }
 
 fn environment_images(env: &Path) -> Result<EnvironmentImages, i32> {
-    let planned = match pipeline::plan(env) {
-        Ok(p) => p,
-        Err(diagnostics) => {
-            report(&diagnostics);
-            return Err(if diagnostics.has_errors() {
-                exit::INVALID_INPUT
-            } else {
-                exit::FAILURE
-            });
-        }
-    };
+    let planned = pipeline::plan_or_exit(env)?;
     report(&planned.warnings);
     let mirror = planned
         .loaded

@@ -15,7 +15,6 @@ use govdeploy_backup::schedule::{ScheduleSpec, ScheduledDatabase};
 use govdeploy_backup::store::Store;
 use govdeploy_backup::{BackupError, retention};
 
-use crate::commands::report;
 use crate::{exit, pipeline};
 
 #[derive(Debug, Args)]
@@ -257,17 +256,7 @@ struct EnvDatabase {
 }
 
 fn env_database(env: &Path) -> Result<EnvDatabase, i32> {
-    let planned = match pipeline::plan(env) {
-        Ok(p) => p,
-        Err(diagnostics) => {
-            report(&diagnostics);
-            return Err(if diagnostics.has_errors() {
-                exit::INVALID_INPUT
-            } else {
-                exit::FAILURE
-            });
-        }
-    };
+    let planned = pipeline::plan_or_exit(env)?;
     let name = planned.loaded.env.metadata.name.clone();
     let Some(pg) = planned.plan.backbone.get("postgres") else {
         eprintln!("error: environment `{name}` uses no Postgres: nothing to back up");

@@ -56,16 +56,9 @@ pub fn graph(env: &Path, format: GraphFormat) -> anyhow::Result<i32> {
 }
 
 pub fn images(env: &Path, output: OutputFormat) -> anyhow::Result<i32> {
-    let planned = match pipeline::plan(env) {
+    let planned = match pipeline::plan_or_exit(env) {
         Ok(p) => p,
-        Err(diagnostics) => {
-            report(&diagnostics);
-            return Ok(if diagnostics.has_errors() {
-                exit::INVALID_INPUT
-            } else {
-                exit::FAILURE
-            });
-        }
+        Err(code) => return Ok(code),
     };
     report(&planned.warnings);
     let mut images: std::collections::BTreeSet<String> = govdeploy_plan::image_list(&planned.plan)

@@ -16,17 +16,7 @@ use crate::{exit, pipeline};
 pub(crate) fn plan_and_render(
     env: &Path,
 ) -> Result<(pipeline::Planned, govdeploy_render::Rendered), i32> {
-    let planned = match pipeline::plan(env) {
-        Ok(p) => p,
-        Err(diagnostics) => {
-            report(&diagnostics);
-            return Err(if diagnostics.has_errors() {
-                exit::INVALID_INPUT
-            } else {
-                exit::FAILURE
-            });
-        }
-    };
+    let planned = pipeline::plan_or_exit(env)?;
     let secrets = match crate::commands::secrets::gate(&planned, env) {
         Ok(values) => values,
         Err(diagnostics) => {
