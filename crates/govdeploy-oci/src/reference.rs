@@ -6,7 +6,7 @@ use std::fmt;
 use crate::digest::Digest;
 use crate::error::{OciError, Result};
 
-pub const DOCKER_HUB: &str = "docker.io";
+pub const DOCKER_HUB: &str = govdeploy_plan::images::DOCKER_HUB;
 
 /// A parsed, normalised image reference.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -37,24 +37,8 @@ impl ImageReference {
             }
             None => (name, None),
         };
-        let (registry, repository) = match name.split_once('/') {
-            Some((first, rest))
-                if first.contains('.') || first.contains(':') || first == "localhost" =>
-            {
-                let host = match first {
-                    "index.docker.io" | "registry-1.docker.io" => DOCKER_HUB,
-                    h => h,
-                };
-                let path = if host == DOCKER_HUB && !rest.contains('/') {
-                    format!("library/{rest}")
-                } else {
-                    rest.to_string()
-                };
-                (host.to_string(), path)
-            }
-            Some(_) => (DOCKER_HUB.to_string(), name.to_string()),
-            None => (DOCKER_HUB.to_string(), format!("library/{name}")),
-        };
+        // One Docker Hub rule for render's mirror rewriting and for copying images.
+        let (registry, repository) = govdeploy_plan::images::host_and_path(name);
         if repository.is_empty() || !repository.split('/').all(valid_path_component) {
             return Err(invalid(
                 "repository path components must be lowercase letters and digits joined by `.`, `_`, `__` or dashes",

@@ -11,7 +11,8 @@
 /// Shown instead of a tag when none is known.
 pub const UNSET_TAG: &str = "<unset>";
 
-const DOCKER_HUB: &str = "docker.io";
+/// The registry that short image names (`redis`, `egovio/x`) mean.
+pub const DOCKER_HUB: &str = "docker.io";
 
 /// Splits `repo[:tag][@digest]` into the repository and the rest (`:tag`, `@digest`, or both),
 /// treating a `:` inside the host part (`host:5000/x`) as a port.
