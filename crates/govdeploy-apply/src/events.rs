@@ -1,12 +1,12 @@
 //! What a run reports while it goes: one event per state change, for the live table, the
 //! plain log lines and the NDJSON stream alike. Events never carry object bodies.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::report::FailureReport;
 
 /// How an object was handled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     Created,

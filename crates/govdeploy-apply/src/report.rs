@@ -3,7 +3,7 @@
 //! and what the program said (the last log lines, of the previous container when it crash
 //! loops). The shaping is pure; `collect` fetches what it needs.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cluster::Cluster;
@@ -14,7 +14,7 @@ pub const LOG_LINES: usize = 20;
 pub const MAX_EVENTS: usize = 10;
 const MAX_PODS_WITH_LOGS: usize = 3;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FailureReport {
     pub node: String,
@@ -29,7 +29,7 @@ pub struct FailureReport {
     pub hint: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConditionLine {
     pub object: String,
@@ -40,7 +40,7 @@ pub struct ConditionLine {
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerLine {
     pub pod: String,
@@ -53,7 +53,7 @@ pub struct ContainerLine {
     pub last_terminated: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventLine {
     pub object: String,
@@ -62,7 +62,7 @@ pub struct EventLine {
     pub count: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LogExcerpt {
     pub pod: String,

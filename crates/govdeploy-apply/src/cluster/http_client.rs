@@ -12,7 +12,7 @@ use std::time::Duration;
 use http::{Method, Request, StatusCode};
 use kube::client::Body;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::discovery::Discovery;
@@ -71,7 +71,7 @@ struct Counters {
 }
 
 /// What the run asked of the API server.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestStats {
     /// Every HTTP request sent, retries included.
@@ -95,7 +95,7 @@ pub struct Cluster {
 }
 
 /// A response with its body read.
-pub(crate) struct Reply {
+pub struct Reply {
     pub status: StatusCode,
     pub body: Vec<u8>,
 }
@@ -137,6 +137,12 @@ impl Cluster {
         })
     }
 
+    /// The underlying kube client, for typed calls (Secrets, Leases) that share this
+    /// connection.
+    pub fn kube_client(&self) -> &kube::Client {
+        &self.client
+    }
+
     pub fn stats(&self) -> RequestStats {
         let c = &self.counters;
         RequestStats {
@@ -160,7 +166,7 @@ impl Cluster {
 
     /// Sends a request, retrying connection failures, 429 and 5xx with backoff. Every other
     /// answer (success or not) is returned as is.
-    pub(crate) async fn send(
+    pub async fn send(
         &self,
         method: Method,
         path_and_query: &str,
@@ -236,7 +242,7 @@ impl Cluster {
     }
 
     /// The object, or `None` when it does not exist.
-    pub(crate) async fn get(&self, path: &str) -> Result<Option<Value>, ApplyError> {
+    pub async fn get(&self, path: &str) -> Result<Option<Value>, ApplyError> {
         let reply = self.send(Method::GET, path, None).await?;
         match reply.status {
             StatusCode::NOT_FOUND => Ok(None),
@@ -246,7 +252,7 @@ impl Cluster {
     }
 
     /// Items of a collection; a collection in a namespace that does not exist yet is empty.
-    pub(crate) async fn list(&self, path: &str, query: &str) -> Result<Vec<Value>, ApplyError> {
+    pub async fn list(&self, path: &str, query: &str) -> Result<Vec<Value>, ApplyError> {
         let url = if query.is_empty() {
             path.to_string()
         } else {
@@ -264,7 +270,7 @@ impl Cluster {
     }
 
     /// Plain text (pod logs).
-    pub(crate) async fn text(&self, path_and_query: &str) -> Result<String, ApplyError> {
+    pub async fn text(&self, path_and_query: &str) -> Result<String, ApplyError> {
         let reply = self.send(Method::GET, path_and_query, None).await?;
         if reply.status.is_success() {
             Ok(String::from_utf8_lossy(&reply.body).into_owned())
@@ -275,12 +281,7 @@ impl Cluster {
     }
 
     /// Server-side apply of one object (field manager `govdeploy`, strict validation).
-    pub(crate) async fn apply(
-        &self,
-        path: &str,
-        body: &Value,
-        force: bool,
-    ) -> Result<Reply, ApplyError> {
+    pub async fn apply(&self, path: &str, body: &Value, force: bool) -> Result<Reply, ApplyError> {
         let mut url = format!("{path}?fieldManager=govdeploy&fieldValidation=Strict");
         if force {
             url.push_str("&force=true");

@@ -1,13 +1,13 @@
 //! What a run leaves behind, as data a release record can store: every node's outcome and
 //! timings, and the inventory of applied objects with their uids.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cluster::RequestStats;
 use crate::events::Action;
 use crate::report::FailureReport;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NodeState {
     /// Waiting for its needs.
@@ -32,7 +32,7 @@ impl NodeState {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeOutcome {
     pub name: String,
@@ -53,7 +53,7 @@ pub struct NodeOutcome {
 }
 
 /// One object the run applied (or found unchanged).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InventoryEntry {
     pub group: String,
@@ -69,7 +69,7 @@ pub struct InventoryEntry {
     pub action: Action,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Outcome {
     /// Every node healthy.
