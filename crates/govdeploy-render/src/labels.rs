@@ -65,6 +65,16 @@ pub fn component(ctx: &Ctx, name: &str) -> Labels {
     labels
 }
 
+/// Labels of a component's pods: the component's, without the module. Which module brought
+/// a shared component in changes as modules are added, and a pod-template label change is a
+/// rollout: the pods of an unchanged component must not restart for it.
+pub fn pod(ctx: &Ctx, name: &str) -> Labels {
+    let mut labels = component(ctx, name);
+    labels.remove(MODULE);
+    labels.extend(selector(ctx, name));
+    labels
+}
+
 /// Labels of environment-wide objects (namespaces, shared configuration).
 pub fn environment(ctx: &Ctx) -> Labels {
     let owner = ctx

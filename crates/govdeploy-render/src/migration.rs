@@ -90,8 +90,7 @@ pub fn job(
             shared.get("flyway-locations").map_or("", String::as_str),
         ])[..8]
     );
-    let mut pod_labels = labels::component(ctx, name);
-    pod_labels.extend(selector(ctx, name));
+    let pod_labels = labels::pod(ctx, name);
     let memory = Quantity("256Mi".into());
     let container = Container {
         name: "migration".into(),

@@ -95,8 +95,7 @@ pub fn build(
 ) -> BuiltPod {
     let uid = uid_for(component, &extras);
     let selector = labels::selector(ctx, name);
-    let mut pod_labels = labels::component(ctx, name);
-    pod_labels.extend(selector.clone());
+    let pod_labels = labels::pod(ctx, name);
 
     let mut writable = vec![("tmp".to_string(), "/tmp".to_string())];
     if component.runtime == Runtime::Nginx {

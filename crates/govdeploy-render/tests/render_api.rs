@@ -177,3 +177,44 @@ fn store_hosts_in_catalogue_values_follow_renamed_namespaces_and_external_stores
         "kafka.stores:9092"
     );
 }
+
+/// Pod-template labels of every workload, by kind/name.
+fn pod_template_labels(r: &Rendered) -> std::collections::BTreeMap<String, Value> {
+    r.objects()
+        .filter(|o| matches!(o.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet"))
+        .map(|o| {
+            (
+                format!("{}/{}", o.kind, o.name),
+                o.body["spec"]["template"]["metadata"]["labels"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn adding_a_module_changes_no_pod_template_labels_of_the_components_already_there() {
+    let production = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/production.yaml"),
+    )
+    .expect("example");
+    let without = production.replace("    - m_fire-noc\n", "");
+    assert_ne!(without, production, "the example lists m_fire-noc");
+    let before = pod_template_labels(&render_env(&without, None).expect("renders"));
+    let after = pod_template_labels(&render_env(&production, None).expect("renders"));
+    let mut compared = 0;
+    for (workload, labels) in &before {
+        assert!(
+            labels.get("govdeploy.io/module").is_none(),
+            "{workload}: {labels}"
+        );
+        // A component listed by the new module with another tag gets that tag (plan warning
+        // GD-PLAN tag conflict): it rolls for its image, not for its labels.
+        if let Some(now) = after.get(workload)
+            && labels["app.kubernetes.io/version"] == now["app.kubernetes.io/version"]
+        {
+            assert_eq!(labels, now, "{workload}: pod-template labels changed");
+            compared += 1;
+        }
+    }
+    assert!(compared > 20, "only {compared} workloads compared");
+}
