@@ -192,6 +192,19 @@ fn ingress_nginx(ctx: &Ctx, name: &str, planned: &PlannedComponent) -> (Vec<Obje
     let meta = |object_name: &str, ns: Option<&str>| {
         labels::meta(object_name, ns, component_labels.clone(), BTreeMap::new())
     };
+    // The controller terminates TLS with the certificate Secrets Ingresses name, in any
+    // namespace: upstream's roles grant exactly this, and resource names are not known here.
+    let reads_secrets = |object_name: &str, ns: Option<&str>| {
+        labels::meta(
+            object_name,
+            ns,
+            component_labels.clone(),
+            BTreeMap::from([(
+                format!("{}rbac-secrets", labels::WAIVE_PREFIX),
+                "the controller reads the TLS Secrets that Ingresses name, in any namespace (upstream v1.9.5 grants the same)".to_string(),
+            )]),
+        )
+    };
     let subjects = Some(vec![Subject {
         api_group: None,
         kind: "ServiceAccount".into(),
@@ -207,7 +220,7 @@ fn ingress_nginx(ctx: &Ctx, name: &str, planned: &PlannedComponent) -> (Vec<Obje
         }),
     };
     let cluster_role = ClusterRole {
-        metadata: meta(name, None),
+        metadata: reads_secrets(name, None),
         rules: Some(cluster_rules()),
         aggregation_rule: None,
     };
@@ -221,7 +234,7 @@ fn ingress_nginx(ctx: &Ctx, name: &str, planned: &PlannedComponent) -> (Vec<Obje
         subjects: subjects.clone(),
     };
     let role = Role {
-        metadata: meta(name, Some(namespace)),
+        metadata: reads_secrets(name, Some(namespace)),
         rules: Some(namespace_rules()),
     };
     let binding = RoleBinding {
@@ -312,6 +325,10 @@ fn ingress_nginx(ctx: &Ctx, name: &str, planned: &PlannedComponent) -> (Vec<Obje
         writable_root: Some(INGRESS_WRITABLE_ROOT.into()),
         // It watches Ingresses, Services, EndpointSlices and Secrets.
         needs_api_token: true,
+        annotations: BTreeMap::from([(
+            format!("{}service-account-token", labels::WAIVE_PREFIX),
+            "the controller watches Ingresses, Services, EndpointSlices and Secrets through the API".to_string(),
+        )]),
         ..PodExtras::default()
     };
     (objects, extras)
