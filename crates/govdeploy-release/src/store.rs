@@ -45,6 +45,14 @@ pub struct ReleaseSummary {
     pub chunks: usize,
 }
 
+/// Earlier runs as far as a new run needs them.
+#[derive(Debug, Clone, Default)]
+pub struct Baseline {
+    pub last_successful: Option<ReleaseRecord>,
+    /// Every object the cluster may hold from earlier runs, in apply order.
+    pub inventory: Vec<crate::record::InventoryItem>,
+}
+
 /// What one save wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Saved {
@@ -290,6 +298,47 @@ impl ReleaseStore {
             .into_iter()
             .rev()
             .find(|s| s.status == ReleaseStatus::Succeeded))
+    }
+
+    /// What the cluster may still hold from earlier runs: the last successful release and
+    /// the inventories of it and of every later revision (a failed or interrupted run may
+    /// have created objects before it stopped), in apply order, without duplicates.
+    pub async fn baseline(&self) -> Result<Baseline, ReleaseError> {
+        let history = self.history().await?;
+        let start = history
+            .iter()
+            .rposition(|s| s.status == ReleaseStatus::Succeeded)
+            .unwrap_or(0);
+        let mut baseline = Baseline::default();
+        let mut seen = std::collections::BTreeSet::new();
+        for summary in &history[start..] {
+            let record = match self.load(summary.revision).await {
+                Ok(r) => r,
+                // A running or damaged head without a readable body adds nothing.
+                Err(ReleaseError::Corrupt { .. }) if summary.status != ReleaseStatus::Succeeded => {
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            for item in &record.inventory {
+                if seen.insert(item.key()) {
+                    baseline.inventory.push(item.clone());
+                } else if item.uid.is_some() {
+                    // A later run knows the newer uid (the object may have been recreated).
+                    if let Some(known) = baseline
+                        .inventory
+                        .iter_mut()
+                        .find(|i| i.key() == item.key())
+                    {
+                        known.uid = item.uid.clone();
+                    }
+                }
+            }
+            if record.status == ReleaseStatus::Succeeded {
+                baseline.last_successful = Some(record);
+            }
+        }
+        Ok(baseline)
     }
 
     /// Marks every revision still `running` as `interrupted`. Call it holding the lock: a
