@@ -58,10 +58,11 @@ impl Sim {
         Sim { handle, dir }
     }
 
-    /// 20 simulated seconds per real second; pods ready after 2 simulated seconds.
+    /// 5 simulated seconds per real second (progress deadlines of 300 simulated seconds stay far
+    /// above a loaded machine's latency); pods ready after 2 simulated seconds.
     fn fast() -> SimConfig {
         SimConfig::default()
-            .time_scale(20.0)
+            .time_scale(5.0)
             .default_ready_after(Duration::from_secs(2))
     }
 
@@ -229,11 +230,11 @@ fn install_change_diff_apply_history_and_no_secret_anywhere() {
     );
     outputs.extend([unchanged.stdout.clone(), unchanged.stderr.clone()]);
 
-    // The change: two replicas of pgr-services.
+    // The change: one more setting of pgr-services.
     let changed_env = sim.env(
         "env.yaml",
         &(std::fs::read_to_string(&env).expect("env")
-            + "  components:\n    pgr-services:\n      replicas: 2\n"),
+            + "  components:\n    pgr-services:\n      env:\n        LOG_LEVEL: debug\n"),
     );
     let diff = sim.run(&["diff", &changed_env]);
     assert_eq!(diff.code, Some(2), "{}\n{}", diff.stdout, diff.stderr);
@@ -245,10 +246,16 @@ fn install_change_diff_apply_history_and_no_secret_anywhere() {
     let change = sim.apply(&changed_env, &[]);
     change.ok();
     outputs.extend([change.stdout.clone(), change.stderr.clone()]);
-    assert_eq!(
-        deployment(&sim, "urban", "pgr-services")["spec"]["replicas"],
-        2
-    );
+    let config = sim
+        .handle
+        .get(&ObjectRef::new(
+            "v1",
+            "ConfigMap",
+            Some("urban"),
+            "pgr-services-env",
+        ))
+        .expect("config");
+    assert_eq!(config["data"]["LOG_LEVEL"], "debug");
 
     let history = sim.run(&["history", &changed_env]);
     history.ok();
@@ -266,7 +273,7 @@ fn install_change_diff_apply_history_and_no_secret_anywhere() {
         history.stdout
     );
     assert!(
-        lines[1].ends_with("install: 211 objects"),
+        lines[1].ends_with("install: 220 objects"),
         "{}",
         history.stdout
     );
@@ -276,7 +283,7 @@ fn install_change_diff_apply_history_and_no_secret_anywhere() {
         history.stdout
     );
     assert!(
-        lines[2].contains("~1 -0 in pgr-services"),
+        lines[2].contains("+0 ~2 -0 in pgr-services"),
         "{}",
         history.stdout
     );
@@ -293,7 +300,7 @@ fn install_change_diff_apply_history_and_no_secret_anywhere() {
     assert!(
         record["inventory"]
             .as_array()
-            .is_some_and(|i| i.len() == 211)
+            .is_some_and(|i| i.len() == 220)
     );
     assert!(
         record["inventory"]
@@ -432,63 +439,30 @@ fn install_change_diff_apply_history_and_no_secret_anywhere() {
     }
 }
 
-/// The diff of two replicas of pgr-services against the live cluster, as a user sees it.
-const EXPECTED_DIFF: &str = r#"# module (environment), component (shared)
---- live/ResourceQuota/urban/capacity
-+++ new/ResourceQuota/urban/capacity
-@@ -11,7 +11,7 @@
-   namespace: urban
- spec:
-   hard:
--    limits.memory: 2Gi
-+    limits.memory: 3Gi
-     pods: "10"
-     requests.cpu: "1"
--    requests.memory: 2Gi
-+    requests.memory: 3Gi
-# module m_pgr, component pgr-services
+/// The diff of one more setting of pgr-services against the live cluster, as a user sees it.
+const EXPECTED_DIFF: &str = r#"# module m_pgr, component pgr-services
+--- live/ConfigMap/urban/pgr-services-env
++++ new/ConfigMap/urban/pgr-services-env
+@@ -13,6 +13,7 @@
+   JAVA_ARGS: "-Dspring.profiles.active=monitoring"
+   JAVA_ENABLE_DEBUG: ""
+   JAVA_OPTS: "-Xmx268m -Xms268m"
++  LOG_LEVEL: debug
+   MANAGEMENT_ENDPOINTS_WEB_BASE_PATH: /
+   MANAGEMENT_SECURITY_ENABLED: "false"
+   NEW_COMPLAINT_ENABLED: "true"
 --- live/Deployment/urban/pgr-services
 +++ new/Deployment/urban/pgr-services
-@@ -20,7 +20,7 @@
-   namespace: urban
- spec:
-   progressDeadlineSeconds: 300
--  replicas: 1
-+  replicas: 2
-   revisionHistoryLimit: 5
-   selector:
-     matchLabels:
---- /dev/null
-+++ new/PodDisruptionBudget/urban/pgr-services
-@@ -0,0 +1,27 @@
-+apiVersion: policy/v1
-+kind: PodDisruptionBudget
-+metadata:
-+  labels:
-+    app.kubernetes.io/component: municipal
-+    app.kubernetes.io/instance: quickstart
-+    app.kubernetes.io/managed-by: govdeploy
-+    app.kubernetes.io/name: pgr-services
-+    app.kubernetes.io/part-of: urban
-+    app.kubernetes.io/version: v1.1.2-a8da9ece-4
-+    applyset.kubernetes.io/part-of: applyset-A77T6WhZ4S6fkalWt5RMAxho2oBLxGFTJrQ_aSSDoF4-v1
-+    govdeploy.io/component: pgr-services
-+    govdeploy.io/data-classification: internal
-+    govdeploy.io/environment: quickstart
-+    govdeploy.io/exposure: gateway
-+    govdeploy.io/module: m_pgr
-+    govdeploy.io/owner: quickstart
-+    govdeploy.io/tier: municipal
-+  name: pgr-services
-+  namespace: urban
-+spec:
-+  maxUnavailable: 1
-+  selector:
-+    matchLabels:
-+      app.kubernetes.io/instance: quickstart
-+      app.kubernetes.io/name: pgr-services
-+  unhealthyPodEvictionPolicy: AlwaysAllow
-1 to create, 2 to change, 0 to delete, 218 unchanged
+@@ -34,7 +34,7 @@
+   template:
+     metadata:
+       annotations:
+-        govdeploy.io/config-hash: 93731ffdd5e6c427
++        govdeploy.io/config-hash: 2ff4f89ae5715f02
+         govdeploy.io/secret-hash: aa4d5343defb0af1
+         govdeploy.io/waive.secrets-as-env: Spring Boot before 2.4 cannot read secrets from files (configtree)
+       labels:
+0 to create, 2 to change, 0 to delete, 218 unchanged
 "#;
 
 fn urban(modules: &str, extra_spec: &str) -> String {
@@ -696,7 +670,7 @@ fn live_equals_record(sim: &Sim, record: &Value) {
 #[test]
 fn failed_deploy_then_rollback_restores_the_previous_revision() {
     let sim = Sim::start(Sim::fast().behaviour(BehaviourRule::image(
-        ":v-broken",
+        "pgr-services:v-broken",
         Behaviour::ImagePullBackOff,
     )));
     let good = sim.env("env.yaml", &quickstart());
@@ -704,8 +678,7 @@ fn failed_deploy_then_rollback_restores_the_previous_revision() {
     let good_image = first_image(&deployment(&sim, "urban", "pgr-services"));
     let broken = sim.env(
         "broken.yaml",
-        &(quickstart()
-            + "  components:\n    pgr-services:\n      tag: v-broken\n      replicas: 2\n"),
+        &(quickstart() + "  components:\n    pgr-services:\n      tag: v-broken\n"),
     );
     let failed = sim.apply(&broken, &[]);
     assert_eq!(failed.code, Some(1), "{}\n{}", failed.stdout, failed.stderr);
@@ -785,10 +758,6 @@ fn failed_deploy_then_rollback_restores_the_previous_revision() {
         first_image(&deployment(&sim, "urban", "pgr-services")),
         good_image
     );
-    assert_eq!(
-        deployment(&sim, "urban", "pgr-services")["spec"]["replicas"],
-        1
-    );
     let json = sim.history_json(&good);
     assert_eq!(json[4]["rollbackOf"], 3);
     assert_eq!(json[3]["status"], "failed");
@@ -806,7 +775,7 @@ fn killed_client_lease_expires_old_revision_interrupted_next_run_completes() {
     let sim = Sim::start(Sim::fast().behaviour(BehaviourRule::image(
         "pgr-services",
         Behaviour::Ready {
-            after: Duration::from_secs(120),
+            after: Duration::from_secs(40),
         },
     )));
     let env = sim.env("env.yaml", &quickstart());
@@ -920,7 +889,7 @@ fn every_module_with_a_large_config_spans_several_release_secrets() {
         "egov-mdms-service",
         "egov-workflow-v2",
         "egov-persister",
-        "egov-indexer",
+        "egov-location",
         "egov-localization",
         "egov-accesscontrol",
         "egov-idgen",
