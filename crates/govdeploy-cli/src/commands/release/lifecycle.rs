@@ -104,6 +104,7 @@ impl Cancel {
 /// `user@host:pid`.
 pub fn holder_identity() -> String {
     let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".to_string());
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")

@@ -67,13 +67,23 @@ fn is_job(api_version: &str, kind: &str) -> bool {
     kind == "Job" && api_version == "batch/v1"
 }
 
+/// What a revision gives back.
+pub struct Replay {
+    /// With their component, in the recorded (apply) order.
+    pub objects: Vec<(Option<String>, Object)>,
+    /// Migration Jobs not run again.
+    pub jobs: Vec<String>,
+    /// Secrets whose current values differ from the revision's hashes.
+    pub changed_secrets: Vec<String>,
+}
+
 /// The recorded objects to apply again, Secrets from the current render; skipped Jobs and
 /// Secrets whose values changed since the revision are reported.
 pub fn objects_of(
     record: &ReleaseRecord,
     source: &Source,
     keep: impl Fn(Option<&str>) -> bool,
-) -> Result<(Vec<(Option<String>, Object)>, Vec<String>, Vec<String>), String> {
+) -> Result<Replay, String> {
     let mut out = Vec::new();
     let mut jobs = Vec::new();
     let mut changed_secrets = Vec::new();
@@ -129,7 +139,11 @@ pub fn objects_of(
             missing.join(", ")
         ));
     }
-    Ok((out, jobs, changed_secrets))
+    Ok(Replay {
+        objects: out,
+        jobs,
+        changed_secrets,
+    })
 }
 
 /// The apply graph of recorded objects: one file per run of the same component, in the
@@ -176,7 +190,11 @@ pub fn after_failure(
         .filter(|n| n.written > 0 || matches!(n.state, NodeState::Failed | NodeState::Abandoned))
         .map(|n| component_of_node(&n.name))
         .collect();
-    let (objects, jobs, changed) = objects_of(previous, source, |c| {
+    let Replay {
+        objects,
+        jobs,
+        changed_secrets: changed,
+    } = objects_of(previous, source, |c| {
         touched.contains(&c.map(str::to_string))
     })?;
     let names: Vec<String> = touched
@@ -338,7 +356,11 @@ pub fn run(args: RollbackArgs) -> anyhow::Result<i32> {
                 record.status.as_str()
             );
         }
-        let (objects, jobs, changed) = match objects_of(&record, &source, |_| true) {
+        let Replay {
+            objects,
+            jobs,
+            changed_secrets: changed,
+        } = match objects_of(&record, &source, |_| true) {
             Ok(found) => found,
             Err(e) => {
                 eprintln!("error: {e}");

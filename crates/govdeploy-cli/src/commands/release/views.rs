@@ -133,7 +133,9 @@ fn changes(
         components.insert(group_key(o.module.as_deref(), o.component.as_deref()).1);
     }
     for (k, o) in &old {
-        if !new.contains_key(k) {
+        // A rollback applies no migration Job (they do not run backwards): not a deletion.
+        let kept_job = after.rollback_of.is_some() && o.kind == "Job";
+        if !new.contains_key(k) && !kept_job {
             deleted += 1;
             components.insert(group_key(o.module.as_deref(), o.component.as_deref()).1);
         }
