@@ -17,15 +17,13 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Api;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{DeleteParams, ListParams, PostParams};
 
 use crate::error::ReleaseError;
 use crate::labels;
 use crate::record::{ReleaseRecord, ReleaseStatus};
 use crate::redact::sha256_hex;
 
-/// Field manager of record writes (kept apart from `govdeploy`, the objects' manager).
-const FIELD_MANAGER: &str = "govdeploy-release";
 /// Key of the chunk bytes in each Secret.
 const DATA_KEY: &str = "release";
 /// Compressed bytes per Secret: well under the 1 MiB limit once base64 and metadata are added.
@@ -188,22 +186,29 @@ impl ReleaseStore {
         })
     }
 
+    /// Creates the Secret, or replaces it whole (a rewrite of the same revision). Plain
+    /// create/replace rather than server-side apply: the store owns these Secrets entirely,
+    /// and the objects' own applies stay the only applies of a run.
     async fn write(&self, secret: &Secret) -> Result<(), ReleaseError> {
         let name = secret.metadata.name.clone().unwrap_or_default();
+        let action = || format!("writing release Secret {name}");
+        let existing = self
+            .secrets
+            .get_opt(&name)
+            .await
+            .map_err(|e| ReleaseError::api(action(), e))?;
         let mut body = secret.clone();
         body.metadata.managed_fields = None;
-        let value = serde_json::to_value(&body).map_err(|e| ReleaseError::Encode(e.to_string()))?;
-        let mut value = value;
-        value["apiVersion"] = "v1".into();
-        value["kind"] = "Secret".into();
-        self.secrets
-            .patch(
-                &name,
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(value),
-            )
-            .await
-            .map_err(|e| ReleaseError::api(format!("writing release Secret {name}"), e))?;
+        let written = match existing {
+            Some(current) => {
+                body.metadata.resource_version = current.metadata.resource_version;
+                self.secrets
+                    .replace(&name, &PostParams::default(), &body)
+                    .await
+            }
+            None => self.secrets.create(&PostParams::default(), &body).await,
+        };
+        written.map_err(|e| ReleaseError::api(action(), e))?;
         Ok(())
     }
 

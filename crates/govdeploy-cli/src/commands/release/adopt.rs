@@ -16,7 +16,7 @@ use govdeploy_render::Object;
 use kube::api::{Patch, PatchParams};
 use serde_json::Value;
 
-use crate::commands::release::lifecycle::Session;
+use crate::commands::release::lifecycle::{Session, retrying};
 
 /// How a live object stands to this release.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,13 +84,15 @@ pub async fn take_over(
     let mut foreign: Vec<(&Object, Vec<String>)> = Vec::new();
     let mut refused = Vec::new();
     for object in objects {
-        let live = govdeploy_release::diff::live(
-            &resolver,
-            &object.api_version,
-            &object.kind,
-            object.namespace.as_deref(),
-            &object.name,
-        )
+        let live = retrying(|| {
+            govdeploy_release::diff::live(
+                &resolver,
+                &object.api_version,
+                &object.kind,
+                object.namespace.as_deref(),
+                &object.name,
+            )
+        })
         .await
         .map_err(|e| e.to_string())?;
         match standing(

@@ -16,8 +16,8 @@ use govdeploy_release::lock::LockOptions;
 use govdeploy_release::prune::{self, PruneSet};
 use govdeploy_release::resolver::Resolver;
 use govdeploy_release::{
-    Acquired, Baseline, EnvLock, InputRef, InventoryItem, LockGuard, Provenance, ReleaseRecord,
-    ReleaseStatus, ReleaseStore,
+    Acquired, Baseline, EnvLock, InputRef, InventoryItem, LockGuard, Provenance, ReleaseError,
+    ReleaseRecord, ReleaseStatus, ReleaseStore,
 };
 use govdeploy_render::Object;
 use tokio::sync::watch;
@@ -98,6 +98,41 @@ impl Cancel {
         if rx.wait_for(|set| *set).await.is_err() {
             std::future::pending::<()>().await;
         }
+    }
+}
+
+/// Runs a release-store or lock call again after a transient failure (5xx, 429, 409, a
+/// dropped connection), as the apply engine does for its own requests: five retries, 100 ms
+/// doubling. Every call retried here is idempotent (reads, forced applies of whole Secrets).
+pub async fn retrying<T, F, Fut>(mut call: F) -> Result<T, ReleaseError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ReleaseError>>,
+{
+    let mut delay = Duration::from_millis(100);
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Err(e) if attempt < 5 && transient(&e) => {
+                attempt += 1;
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            done => return done,
+        }
+    }
+}
+
+fn transient(e: &ReleaseError) -> bool {
+    match e {
+        ReleaseError::Api { source, .. } => match source {
+            kube::Error::Api(status) => {
+                status.code >= 500 || status.code == 429 || status.code == 409
+            }
+            // Connection, TLS, body read failures.
+            _ => true,
+        },
+        _ => false,
     }
 }
 
@@ -206,7 +241,7 @@ pub async fn lock(
     let options = LockOptions::new(&holder, flags.lock_duration.max(Duration::from_secs(1)))
         .wait(flags.lock_wait);
     let acquired = tokio::select! {
-        acquired = lock.acquire(&options) => acquired,
+        acquired = retrying(|| lock.acquire(&options)) => acquired,
         () = cancel.wait() => {
             eprintln!("interrupted while waiting for the lock; nothing was changed");
             return Err(NotOpened::Cancelled);
@@ -277,15 +312,15 @@ impl Session {
                 }
             };
         }
-        let marked = or_release!(store.mark_interrupted().await);
+        let marked = or_release!(retrying(|| store.mark_interrupted()).await);
         for revision in &marked {
             eprintln!(
                 "release {revision} of {} was left running by a run that died; marked interrupted",
                 input.environment
             );
         }
-        let baseline = or_release!(store.baseline().await);
-        let revision = or_release!(store.next_revision().await);
+        let baseline = or_release!(retrying(|| store.baseline()).await);
+        let revision = or_release!(retrying(|| store.next_revision()).await);
         let provenance = Provenance {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             by: holder_identity(),
@@ -298,7 +333,7 @@ impl Session {
         record.inputs = input.inputs.clone();
         record.values = input.values.clone();
         record.rollback_of = input.rollback_of;
-        or_release!(store.save(&record).await);
+        or_release!(retrying(|| store.save(&record)).await);
         let applyset = ApplySet::for_environment(&input.environment, &input.namespace);
         // Before members are written: the parent names the group-kinds of old and new members.
         let mut members = applyset::members_of_inventory(&baseline.inventory);
@@ -376,7 +411,7 @@ impl Session {
         {
             eprintln!("warning: cannot update the ApplySet parent: {e:#}");
         }
-        match self.store.save(&self.record).await {
+        match retrying(|| self.store.save(&self.record)).await {
             Ok(saved) => eprintln!(
                 "release {} of {}: {} ({} objects; record {} KiB compressed in {} Secret(s))",
                 self.record.revision,
@@ -391,7 +426,7 @@ impl Session {
                 self.record.revision
             ),
         }
-        match self.store.prune_history().await {
+        match retrying(|| self.store.prune_history()).await {
             Ok(deleted) if !deleted.is_empty() => eprintln!(
                 "history: removed release(s) {} (keeping {} and the last successful one)",
                 join(deleted.iter().map(u64::to_string)),
@@ -403,14 +438,16 @@ impl Session {
     }
 
     async fn prune(&mut self, resolver: &Resolver, cancel: &Cancel) -> anyhow::Result<()> {
-        let set = prune::prune_set(
-            resolver,
-            &self.baseline.inventory,
-            &self.record.inventory,
-            &self.input.environment,
-            Some(&self.applyset.id),
-            self.flags.prune_protected,
-        )
+        let set = retrying(|| {
+            prune::prune_set(
+                resolver,
+                &self.baseline.inventory,
+                &self.record.inventory,
+                &self.input.environment,
+                Some(&self.applyset.id),
+                self.flags.prune_protected,
+            )
+        })
         .await?;
         report_prune_plan(&set);
         for item in &set.delete {
@@ -433,7 +470,7 @@ impl Session {
                 delete: vec![item.clone()],
                 ..PruneSet::default()
             };
-            let deleted = prune::execute(resolver, &one).await?;
+            let deleted = retrying(|| prune::execute(resolver, &one)).await?;
             for d in deleted {
                 eprintln!("  deleted {}", d.reference());
                 self.record.pruned.push(d);
@@ -463,7 +500,7 @@ impl Session {
         self.record.provenance.finished_at = Some(now_rfc3339());
         // Nothing was written: the objects earlier releases left are still theirs.
         self.record.inventory = self.baseline.inventory.clone();
-        if let Err(e) = self.store.save(&self.record).await {
+        if let Err(e) = retrying(|| self.store.save(&self.record)).await {
             eprintln!("error: cannot write the record: {e}");
         }
         self.close().await;
@@ -510,6 +547,20 @@ async fn write_parent(
         "/api/v1/namespaces/{}/configmaps/{}",
         set.namespace, set.name
     );
+    // Unchanged (a re-apply of the same release): nothing to write.
+    if let Some(live) = cluster.get(&path).await?
+        && ["labels", "annotations"].iter().all(|field| {
+            body["metadata"][field]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .all(|(k, v)| live["metadata"][field][k] == *v)
+        })
+        && live["metadata"]["annotations"][applyset::ADDITIONAL_NAMESPACES]
+            == body["metadata"]["annotations"][applyset::ADDITIONAL_NAMESPACES]
+    {
+        return Ok(());
+    }
     let reply = cluster
         .apply(&path, &body, true)
         .await
