@@ -71,6 +71,18 @@ pub enum Command {
     /// Show what an apply would change: live objects against the server's dry-run, as a
     /// unified diff by module and component (exit 0: none, 2: changes, 1: error).
     Diff(crate::commands::release::DiffArgs),
+    /// List the environment's releases: revision, status, when, who, tool version, changes.
+    History(crate::commands::release::HistoryArgs),
+    /// Live health of the objects of the environment's newest release, per component (exit
+    /// 1 when unhealthy).
+    Status(crate::commands::release::StatusArgs),
+    /// Print the manifests or the values (inputs, secrets as hashes) of a release.
+    Get(crate::commands::release::GetArgs),
+    /// Apply a stored release again (the last successful one before the newest by default),
+    /// through the same health gates, recorded as a new revision.
+    Rollback(crate::commands::release::rollback::RollbackArgs),
+    /// Remove the environment's lock left by a dead run (asks for confirmation).
+    Unlock(crate::commands::release::UnlockArgs),
     /// Print the JSON Schema of the environment file (for editor completion).
     Schema,
     /// Audit Kubernetes manifests against the deployment checklist (any manifests, offline).

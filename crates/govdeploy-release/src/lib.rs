@@ -12,6 +12,7 @@
 //! gzip (a release with every DIGIT module is several MiB of JSON); `similar` for the unified
 //! diff (Myers with grouped hunks, the algorithm `git diff` uses).
 
+pub mod applyset;
 pub mod client;
 pub mod diff;
 pub mod error;
@@ -29,4 +30,4 @@ pub use record::{
     ImageRef, InputRef, InventoryItem, NodeRecord, Provenance, RecordedObject, ReleaseRecord,
     ReleaseStatus,
 };
-pub use store::{ReleaseStore, ReleaseSummary, Saved};
+pub use store::{Baseline, ReleaseStore, ReleaseSummary, Saved};

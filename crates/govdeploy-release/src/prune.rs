@@ -57,6 +57,7 @@ pub fn judge(
     item: &InventoryItem,
     live: Option<&Value>,
     environment: &str,
+    applyset_id: Option<&str>,
     prune_protected: bool,
 ) -> Verdict {
     let Some(live) = live else {
@@ -88,6 +89,14 @@ pub fn judge(
             label(labels::ENVIRONMENT).unwrap_or("")
         ));
     }
+    if let (Some(ours), Some(theirs)) = (applyset_id, label(crate::applyset::PART_OF_LABEL))
+        && ours != theirs
+    {
+        return Verdict::NotOurs(format!(
+            "it belongs to another ApplySet ({} = {theirs})",
+            crate::applyset::PART_OF_LABEL
+        ));
+    }
     if is_protected(item) && !prune_protected {
         return Verdict::Protected;
     }
@@ -113,6 +122,7 @@ pub async fn prune_set(
     previous: &[InventoryItem],
     new: &[InventoryItem],
     environment: &str,
+    applyset_id: Option<&str>,
     prune_protected: bool,
 ) -> Result<PruneSet, ReleaseError> {
     let mut set = PruneSet::default();
@@ -125,7 +135,13 @@ pub async fn prune_set(
             &item.name,
         )
         .await?;
-        match judge(&item, live.as_ref(), environment, prune_protected) {
+        match judge(
+            &item,
+            live.as_ref(),
+            environment,
+            applyset_id,
+            prune_protected,
+        ) {
             Verdict::Delete => {
                 if item.kind == "StatefulSet"
                     && let Some(live) = &live
@@ -264,30 +280,30 @@ mod tests {
     fn only_our_unchanged_objects_are_deleted_and_protected_kinds_kept() {
         let cm = item("", "ConfigMap", "a", Some("u1"));
         assert_eq!(
-            judge(&cm, Some(&ours("u1")), "prod", false),
+            judge(&cm, Some(&ours("u1")), "prod", None, false),
             Verdict::Delete
         );
         assert!(matches!(
-            judge(&cm, Some(&ours("u2")), "prod", false),
+            judge(&cm, Some(&ours("u2")), "prod", None, false),
             Verdict::NotOurs(_)
         ));
         assert!(matches!(
-            judge(&cm, Some(&ours("u1")), "staging", false),
+            judge(&cm, Some(&ours("u1")), "staging", None, false),
             Verdict::NotOurs(_)
         ));
         let foreign = json!({"metadata": {"uid": "u1", "labels": {}}});
         assert!(matches!(
-            judge(&cm, Some(&foreign), "prod", false),
+            judge(&cm, Some(&foreign), "prod", None, false),
             Verdict::NotOurs(_)
         ));
-        assert_eq!(judge(&cm, None, "prod", false), Verdict::Gone);
+        assert_eq!(judge(&cm, None, "prod", None, false), Verdict::Gone);
         let pvc = item("", "PersistentVolumeClaim", "data", Some("u1"));
         assert_eq!(
-            judge(&pvc, Some(&ours("u1")), "prod", false),
+            judge(&pvc, Some(&ours("u1")), "prod", None, false),
             Verdict::Protected
         );
         assert_eq!(
-            judge(&pvc, Some(&ours("u1")), "prod", true),
+            judge(&pvc, Some(&ours("u1")), "prod", None, true),
             Verdict::Delete
         );
         let ns = InventoryItem {
@@ -295,7 +311,7 @@ mod tests {
             ..item("", "Namespace", "egov", Some("u1"))
         };
         assert_eq!(
-            judge(&ns, Some(&ours("u1")), "prod", false),
+            judge(&ns, Some(&ours("u1")), "prod", None, false),
             Verdict::Protected
         );
     }

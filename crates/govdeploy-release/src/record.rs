@@ -215,6 +215,16 @@ pub struct ReleaseRecord {
     /// The revision this one rolled back to, if it is a rollback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_of: Option<u64>,
+    /// Objects of earlier releases this run deleted, in deletion order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pruned: Vec<InventoryItem>,
+    /// The environment as given (its `spec`, layered): settings and secret references,
+    /// never secret values (those live in the secrets file, recorded by hash in `inputs`).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub values: Value,
+    /// `Kind/namespace/name` of existing objects this run took over (`--adopt`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adopted: Vec<String>,
 }
 
 impl ReleaseRecord {
@@ -244,6 +254,9 @@ impl ReleaseRecord {
             nodes: Vec::new(),
             message: None,
             rollback_of: None,
+            pruned: Vec::new(),
+            values: Value::Null,
+            adopted: Vec::new(),
         }
     }
 

@@ -17,15 +17,13 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Api;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{DeleteParams, ListParams, PostParams};
 
 use crate::error::ReleaseError;
 use crate::labels;
 use crate::record::{ReleaseRecord, ReleaseStatus};
 use crate::redact::sha256_hex;
 
-/// Field manager of record writes (kept apart from `govdeploy`, the objects' manager).
-const FIELD_MANAGER: &str = "govdeploy-release";
 /// Key of the chunk bytes in each Secret.
 const DATA_KEY: &str = "release";
 /// Compressed bytes per Secret: well under the 1 MiB limit once base64 and metadata are added.
@@ -43,6 +41,14 @@ pub struct ReleaseSummary {
     pub message: Option<String>,
     pub rollback_of: Option<u64>,
     pub chunks: usize,
+}
+
+/// Earlier runs as far as a new run needs them.
+#[derive(Debug, Clone, Default)]
+pub struct Baseline {
+    pub last_successful: Option<ReleaseRecord>,
+    /// Every object the cluster may hold from earlier runs, in apply order.
+    pub inventory: Vec<crate::record::InventoryItem>,
 }
 
 /// What one save wrote.
@@ -180,22 +186,29 @@ impl ReleaseStore {
         })
     }
 
+    /// Creates the Secret, or replaces it whole (a rewrite of the same revision). Plain
+    /// create/replace rather than server-side apply: the store owns these Secrets entirely,
+    /// and the objects' own applies stay the only applies of a run.
     async fn write(&self, secret: &Secret) -> Result<(), ReleaseError> {
         let name = secret.metadata.name.clone().unwrap_or_default();
+        let action = || format!("writing release Secret {name}");
+        let existing = self
+            .secrets
+            .get_opt(&name)
+            .await
+            .map_err(|e| ReleaseError::api(action(), e))?;
         let mut body = secret.clone();
         body.metadata.managed_fields = None;
-        let value = serde_json::to_value(&body).map_err(|e| ReleaseError::Encode(e.to_string()))?;
-        let mut value = value;
-        value["apiVersion"] = "v1".into();
-        value["kind"] = "Secret".into();
-        self.secrets
-            .patch(
-                &name,
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(value),
-            )
-            .await
-            .map_err(|e| ReleaseError::api(format!("writing release Secret {name}"), e))?;
+        let written = match existing {
+            Some(current) => {
+                body.metadata.resource_version = current.metadata.resource_version;
+                self.secrets
+                    .replace(&name, &PostParams::default(), &body)
+                    .await
+            }
+            None => self.secrets.create(&PostParams::default(), &body).await,
+        };
+        written.map_err(|e| ReleaseError::api(action(), e))?;
         Ok(())
     }
 
@@ -290,6 +303,47 @@ impl ReleaseStore {
             .into_iter()
             .rev()
             .find(|s| s.status == ReleaseStatus::Succeeded))
+    }
+
+    /// What the cluster may still hold from earlier runs: the last successful release and
+    /// the inventories of it and of every later revision (a failed or interrupted run may
+    /// have created objects before it stopped), in apply order, without duplicates.
+    pub async fn baseline(&self) -> Result<Baseline, ReleaseError> {
+        let history = self.history().await?;
+        let start = history
+            .iter()
+            .rposition(|s| s.status == ReleaseStatus::Succeeded)
+            .unwrap_or(0);
+        let mut baseline = Baseline::default();
+        let mut seen = std::collections::BTreeSet::new();
+        for summary in &history[start..] {
+            let record = match self.load(summary.revision).await {
+                Ok(r) => r,
+                // A running or damaged head without a readable body adds nothing.
+                Err(ReleaseError::Corrupt { .. }) if summary.status != ReleaseStatus::Succeeded => {
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            for item in &record.inventory {
+                if seen.insert(item.key()) {
+                    baseline.inventory.push(item.clone());
+                } else if item.uid.is_some() {
+                    // A later run knows the newer uid (the object may have been recreated).
+                    if let Some(known) = baseline
+                        .inventory
+                        .iter_mut()
+                        .find(|i| i.key() == item.key())
+                    {
+                        known.uid = item.uid.clone();
+                    }
+                }
+            }
+            if record.status == ReleaseStatus::Succeeded {
+                baseline.last_successful = Some(record);
+            }
+        }
+        Ok(baseline)
     }
 
     /// Marks every revision still `running` as `interrupted`. Call it holding the lock: a

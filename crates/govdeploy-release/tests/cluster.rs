@@ -472,7 +472,7 @@ async fn prune_deletes_our_removed_objects_in_reverse_order_and_keeps_volumes_an
         .map(|v| inventory_of(v))
         .collect();
     let new = vec![inventory_of(&kept)];
-    let set = prune_set(&resolver, &previous, &new, "prod", false)
+    let set = prune_set(&resolver, &previous, &new, "prod", None, false)
         .await
         .expect("prune set");
     let refs = |items: &[InventoryItem]| {
@@ -511,7 +511,7 @@ async fn prune_deletes_our_removed_objects_in_reverse_order_and_keeps_volumes_an
     // With prune_protected the volume claim goes too; a recreated object (new uid) never does.
     let recreated = apply(&client, &config_map("egov-user-config", json!({"A": "1"}))).await;
     assert_ne!(recreated["metadata"]["uid"], config["metadata"]["uid"]);
-    let set = prune_set(&resolver, &previous, &new, "prod", true)
+    let set = prune_set(&resolver, &previous, &new, "prod", None, true)
         .await
         .expect("prune set");
     assert_eq!(

@@ -2,10 +2,10 @@
 //! gated on health, and explains failures. Progress: a live table on a terminal, timestamped
 //! lines otherwise, NDJSON events with `-o json`.
 
-mod progress;
+pub(crate) mod progress;
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -13,6 +13,8 @@ use govdeploy_apply::{ConnectOptions, Graph, Options};
 use govdeploy_yaml::Diagnostics;
 
 use crate::cli::OutputFormat;
+use crate::commands::release::lifecycle::{Cancel, ReleaseFlags, ReleaseInput, Session};
+use crate::commands::release::{adopt, rollback};
 use crate::commands::{render, report};
 use crate::exit;
 
@@ -56,6 +58,16 @@ pub struct ApplyArgs {
     /// How often waiting objects are polled.
     #[arg(long, default_value = "1s", value_parser = parse_duration, hide = true)]
     pub poll_interval: Duration,
+    /// Take over existing objects applied with `kubectl apply` or the old deployer (moving
+    /// their field ownership to govdeploy); objects of another release are still refused.
+    #[arg(long)]
+    pub adopt: bool,
+    /// When the deploy fails, roll the components it touched back to the last successful
+    /// release (recorded as a new revision).
+    #[arg(long)]
+    pub rollback_on_failure: bool,
+    #[command(flatten)]
+    pub release: ReleaseFlags,
 }
 
 /// `500ms`, `30s`, `5m`, `1h`, `1m30s`, or a number of seconds.
@@ -116,7 +128,7 @@ fn limit(d: Duration) -> Option<Duration> {
 }
 
 pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
-    let (planned, rendered) = match render::plan_and_render(&args.env) {
+    let (planned, mut rendered) = match render::plan_and_render(&args.env) {
         Ok(done) => done,
         Err(code) => return Ok(code),
     };
@@ -125,6 +137,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
     if args.output == OutputFormat::Text {
         report(&warnings);
     }
+    let input = crate::commands::release::prepare(&planned, &mut rendered, &args.env);
     let graph = Graph::build(&planned.plan, &rendered);
     let options = Options {
         concurrency: args.concurrency.max(1),
@@ -143,50 +156,124 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
         context: args.context.clone(),
         ..ConnectOptions::default()
     };
+    let fallback = args.rollback_on_failure.then(|| rollback::Source {
+        plan: planned.plan.clone(),
+        rendered: rendered.clone(),
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(deploy(graph, options, connect, args.output, &args.env))
+    runtime.block_on(deploy(Deploy {
+        graph,
+        options,
+        connect,
+        output: args.output,
+        env: args.env.clone(),
+        input,
+        flags: args.release.clone(),
+        adopt: args.adopt,
+        fallback,
+    }))
 }
 
-async fn deploy(
-    graph: Graph,
-    options: Options,
-    connect: ConnectOptions,
-    output: OutputFormat,
-    env: &Path,
-) -> anyhow::Result<i32> {
-    let cluster = match govdeploy_apply::Cluster::connect(&connect).await {
+/// One release to deploy: the graph, the engine's options and what the record needs.
+pub(crate) struct Deploy {
+    pub graph: Graph,
+    pub options: Options,
+    pub connect: ConnectOptions,
+    pub output: OutputFormat,
+    pub env: PathBuf,
+    pub input: ReleaseInput,
+    pub flags: ReleaseFlags,
+    pub adopt: bool,
+    /// Set with `--rollback-on-failure`.
+    pub fallback: Option<rollback::Source>,
+}
+
+pub(crate) async fn deploy(mut job: Deploy) -> anyhow::Result<i32> {
+    let cluster = match govdeploy_apply::Cluster::connect(&job.connect).await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(exit::FAILURE);
         }
     };
-    let mut observer: Box<dyn progress::Presenter> = match output {
+    let mut observer: Box<dyn progress::Presenter> = match job.output {
         OutputFormat::Json => Box::new(progress::Ndjson::new()),
         OutputFormat::Text if std::io::stdout().is_terminal() => Box::new(progress::Table::new()),
         OutputFormat::Text => Box::new(progress::Lines::new()),
     };
-    // The handler is installed now (a spawned task is polled at once), so Ctrl-C during the
-    // first listings already stops cleanly.
-    let (interrupted, cancelled) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = interrupted.send(());
-        }
-    });
-    let cancel = async {
-        // Without a signal handler the run simply cannot be interrupted cleanly.
-        if cancelled.await.is_err() {
-            std::future::pending::<()>().await;
-        }
+    // From here Ctrl-C stops the run cleanly (the lock is released, the record written).
+    let cancel = Cancel::install();
+    let objects: Vec<govdeploy_render::Object> = job
+        .graph
+        .nodes
+        .iter()
+        .flat_map(|n| n.objects.iter().cloned())
+        .collect();
+    let refs: Vec<&govdeploy_render::Object> = objects.iter().collect();
+    let mut session = match Session::open(
+        &cluster,
+        job.input.clone(),
+        &job.flags,
+        &refs,
+        &cancel,
+        None,
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(_) => return Ok(exit::FAILURE),
     };
-    let outcome =
-        govdeploy_apply::execute(&cluster, graph, options, observer.as_observer(), cancel).await;
-    observer.summary(&outcome, env);
-    Ok(if outcome.ok { exit::OK } else { exit::FAILURE })
+    match adopt::take_over(&cluster, &session, &refs, job.adopt).await {
+        Ok(adopted) => session.record.adopted = adopted,
+        Err(refused) => {
+            session.abandon(&refused).await;
+            return Ok(exit::FAILURE);
+        }
+    }
+    let outcome = govdeploy_apply::execute(
+        &cluster,
+        std::mem::take(&mut job.graph),
+        job.options.clone(),
+        observer.as_observer(),
+        cancel.wait(),
+    )
+    .await;
+    observer.summary(&outcome, &job.env);
+    session.finish(&cluster, &outcome, &cancel).await;
+    let succeeded = session.record.status == govdeploy_release::ReleaseStatus::Succeeded;
+    let failed_run = !outcome.ok && !outcome.interrupted && !cancel.is_set();
+    match (&job.fallback, &session.baseline.last_successful) {
+        (Some(source), Some(previous)) if failed_run => {
+            let previous = previous.clone();
+            let plan = rollback::after_failure(source, &previous, &outcome, &session);
+            let guard = session.into_guard();
+            match plan {
+                Ok(target) => {
+                    rollback::run_under(&cluster, target, &job, guard, observer.as_mut(), &cancel)
+                        .await;
+                }
+                Err(e) => {
+                    eprintln!("error: cannot roll back: {e}");
+                    crate::commands::release::lifecycle::release_lock(guard).await;
+                }
+            }
+        }
+        (Some(_), None) if failed_run => {
+            eprintln!(
+                "no successful release to roll back to; the cluster is left as the failed run left it"
+            );
+            session.close().await;
+        }
+        _ => session.close().await,
+    }
+    Ok(if outcome.ok && succeeded {
+        exit::OK
+    } else {
+        exit::FAILURE
+    })
 }
 
 #[cfg(test)]

@@ -33,6 +33,11 @@ pub fn run(cli: Cli) -> i32 {
         } => render::run(&env, &output, include_secrets),
         Command::Apply(args) => apply::run(args),
         Command::Diff(args) => release::diff(args),
+        Command::History(args) => release::history(args),
+        Command::Status(args) => release::status(args),
+        Command::Get(args) => release::get(args),
+        Command::Rollback(args) => release::rollback::run(args),
+        Command::Unlock(args) => release::unlock(args),
         Command::Schema => schema::run(),
         Command::Audit(args) => audit::run(args),
         Command::Catalog(CatalogCommand::ImportDigit {
