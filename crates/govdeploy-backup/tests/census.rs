@@ -49,6 +49,7 @@ async fn census_hashes_survive_restore_and_notice_a_changed_row() {
         postgres: Some(source.clone()),
         pg_bin: None,
         etcd: None,
+        etcd_tls: None,
         wal_timeout: Duration::from_secs(30),
     };
     let manifest = create(&request, &store).await.unwrap();
@@ -84,7 +85,9 @@ async fn census_hashes_survive_restore_and_notice_a_changed_row() {
 
     // The same comparison the drill makes, after one changed value in each kind of table,
     // a swap of two values between rows, and a changed large object.
-    let same = census::take(&client, &source, Some(&recorded)).await.unwrap();
+    let same = census::take(&client, &source, Some(&recorded))
+        .await
+        .unwrap();
     assert!(census::differences(&recorded, &same).is_empty());
     client
         .batch_execute(

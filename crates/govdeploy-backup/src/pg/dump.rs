@@ -62,8 +62,10 @@ pub async fn dump(
         .stdin(Stdio::null());
     let name = pg_dump.display().to_string();
     // Either failing ends both: the census is not worth finishing for a failed dump.
-    let (_, census) =
-        tokio::try_join!(run_captured(&mut command, &name), census::take_parallel(target, Some(&snapshot), None, 1))?;
+    let (_, census) = tokio::try_join!(
+        run_captured(&mut command, &name),
+        census::take_parallel(target, Some(&snapshot), None, 1)
+    )?;
     tx.commit().await.map_err(|e| target.error(e))?;
 
     let wal = wal::confirm_archived(&client, target, options.wal_timeout).await?;
