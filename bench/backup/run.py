@@ -52,7 +52,7 @@ def run(argv, env=None, check=True, capture=False):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--scale", type=int, default=75)
     ap.add_argument("--wait-for", help="fill the database, then wait until this file exists "
                     "(e.g. a marker touched when a release build finishes) before timing")
@@ -108,32 +108,65 @@ def main():
 
         store = os.path.join(work, "store")
         times = {"pg_dump": [], "backup": [], "pg_restore": [], "drill": []}
+        loads = {k: [] for k in times}
         last_id = None
+        rows = []
         for r in range(args.rounds):
             dump = os.path.join(work, "plain.dump")
-            t, _ = run([f"{PG_BIN}/pg_dump", "--format=custom", "--file", dump], env=env)
-            times["pg_dump"].append(t)
+
+            def plain_dump():
+                loads["pg_dump"].append(os.getloadavg()[0])
+                t, _ = run([f"{PG_BIN}/pg_dump", "--format=custom", "--file", dump], env=env)
+                times["pg_dump"].append(t)
+
+            def backup():
+                loads["backup"].append(os.getloadavg()[0])
+                t, proc = run([GOVDEPLOY, "backup", "run", "--environment", "bench", "--pg-host", "127.0.0.1",
+                               "--pg-port", str(port), "--pg-database", "egov", "--to", store],
+                              env=env, capture=True)
+                times["backup"].append(t)
+                return proc.stdout.split()[1]
+
+            # Alternate which goes first, so neither always runs on a warmer cache.
+            if r % 2 == 0:
+                plain_dump()
+                last_id = backup()
+            else:
+                last_id = backup()
+                plain_dump()
             dump_size = os.path.getsize(dump)
-            t, proc = run([GOVDEPLOY, "backup", "run", "--environment", "bench", "--pg-host", "127.0.0.1",
-                           "--pg-port", str(port), "--pg-database", "egov", "--to", store], env=env, capture=True)
-            times["backup"].append(t)
-            last_id = proc.stdout.split()[1]
+            loads["pg_restore"].append(os.getloadavg()[0])
             run([f"{PG_BIN}/createdb", "scratch_plain"], env=env)
             t1, _ = run([f"{PG_BIN}/pg_restore", "--jobs=2", "--no-owner", "--no-acl", "--exit-on-error",
                          "--dbname", "scratch_plain", dump], env=env)
             t2, _ = run([f"{PG_BIN}/dropdb", "scratch_plain"], env=env)
             times["pg_restore"].append(t1 + t2)
+            loads["drill"].append(os.getloadavg()[0])
             t, proc = run([GOVDEPLOY, "backup", "drill", os.path.join(store, last_id), "--jobs", "2"],
                           env=env, capture=True)
             times["drill"].append(t)
             drill_report = proc.stdout
-            print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in times.items()), flush=True)
+            print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.1f}s (load {loads[k][-1]:.1f})"
+                                                 for k, v in times.items()), flush=True)
             if r + 1 < args.rounds:
                 shutil.rmtree(os.path.join(store, last_id))
             os.remove(dump)
 
         med = {k: statistics.median(v) for k, v in times.items()}
         mib = size_bytes / (1 << 20)
+        print()
+        print("| round | pg_dump -Fc | govdeploy backup | ratio | pg_restore -j2 | govdeploy backup drill -j2 | ratio |")
+        print("|---|---|---|---|---|---|---|")
+        for r in range(args.rounds):
+            print(f"| {r + 1} | {times['pg_dump'][r]:.1f} s (load {loads['pg_dump'][r]:.1f}) "
+                  f"| {times['backup'][r]:.1f} s (load {loads['backup'][r]:.1f}) "
+                  f"| {times['backup'][r] / times['pg_dump'][r]:.2f} "
+                  f"| {times['pg_restore'][r]:.1f} s (load {loads['pg_restore'][r]:.1f}) "
+                  f"| {times['drill'][r]:.1f} s (load {loads['drill'][r]:.1f}) "
+                  f"| {times['drill'][r] / times['pg_restore'][r]:.2f} |")
+        print(f"| **median** | **{med['pg_dump']:.1f} s** | **{med['backup']:.1f} s** "
+              f"| **{med['backup'] / med['pg_dump']:.2f}** | **{med['pg_restore']:.1f} s** "
+              f"| **{med['drill']:.1f} s** | **{med['drill'] / med['pg_restore']:.2f}** |")
         print()
         print(f"| step | median of {args.rounds} (s) | throughput (MiB/s of database) | ratio |")
         print("|---|---|---|---|")

@@ -21,6 +21,8 @@ pub struct BackupRequest {
     pub pg_bin: Option<PathBuf>,
     /// etcd client URL, when the operator has etcd access.
     pub etcd: Option<String>,
+    /// TLS for an `https://` etcd endpoint.
+    pub etcd_tls: Option<crate::etcd::EtcdTls>,
     pub wal_timeout: Duration,
 }
 
@@ -59,7 +61,12 @@ pub async fn create(request: &BackupRequest, store: &Store) -> Result<Manifest> 
     };
     let etcd = match &request.etcd {
         Some(endpoint) => {
-            let record = crate::etcd::snapshot(endpoint, &staging.dir.join(ETCD_FILE)).await?;
+            let record = crate::etcd::snapshot(
+                endpoint,
+                request.etcd_tls.as_ref(),
+                &staging.dir.join(ETCD_FILE),
+            )
+            .await?;
             artifacts.push(artifact(
                 &staging.dir,
                 ETCD_FILE,

@@ -207,9 +207,8 @@ async fn drill_postgres(
         .await?;
         let restore_seconds = started.elapsed().as_secs_f64();
         let started = Instant::now();
-        let client = target.connect().await?;
-        let restored = census::take(&client, &target).await?;
-        drop(client);
+        let workers = usize::try_from(options.jobs).unwrap_or(1);
+        let restored = census::take_parallel(&target, None, Some(recorded), workers).await?;
         Ok(PgDrill {
             scratch: format!("scratch database {name} on {}:{}", target.host, target.port),
             tables: restored.tables.len(),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use etcd_client::{Client, GetOptions};
+use etcd_client::{Certificate, Client, ConnectOptions, GetOptions, Identity, TlsOptions};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
@@ -68,12 +68,56 @@ pub async fn key_digest(
     Ok((count, hex(&hasher.finalize())))
 }
 
+/// TLS for an etcd client URL `https://...`: the CA that signed the server's certificate,
+/// and the client certificate and key when the server asks for one (`--client-cert-auth`).
+#[derive(Debug, Clone, Default)]
+pub struct EtcdTls {
+    pub ca: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+fn read_pem(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| BackupError::io(path, e))
+}
+
+/// Connects to `endpoint`, over TLS when `tls` is given (then the URL must be `https://`).
+pub async fn connect(endpoint: &str, tls: Option<&EtcdTls>) -> Result<Client> {
+    let options = match tls {
+        None => None,
+        Some(tls) => {
+            if !endpoint.starts_with("https://") {
+                return Err(BackupError::Invalid(format!(
+                    "etcd endpoint {endpoint}: TLS certificates were given, so the URL must start with https://"
+                )));
+            }
+            let mut config = TlsOptions::new();
+            if let Some(ca) = &tls.ca {
+                config = config.ca_certificate(Certificate::from_pem(read_pem(ca)?));
+            }
+            match (&tls.cert, &tls.key) {
+                (Some(cert), Some(key)) => {
+                    config = config.identity(Identity::from_pem(read_pem(cert)?, read_pem(key)?));
+                }
+                (None, None) => {}
+                _ => {
+                    return Err(BackupError::Invalid(
+                        "etcd TLS: give both the client certificate and its key, or neither".into(),
+                    ));
+                }
+            }
+            Some(ConnectOptions::new().with_tls(config))
+        }
+    };
+    Client::connect([endpoint], options)
+        .await
+        .map_err(|e| etcd_error(endpoint, e))
+}
+
 /// Streams a snapshot from `endpoint` into `out`, checks its trailer, and records the key
 /// digest at the revision just before it.
-pub async fn snapshot(endpoint: &str, out: &Path) -> Result<EtcdRecord> {
-    let mut client = Client::connect([endpoint], None)
-        .await
-        .map_err(|e| etcd_error(endpoint, e))?;
+pub async fn snapshot(endpoint: &str, tls: Option<&EtcdTls>, out: &Path) -> Result<EtcdRecord> {
+    let mut client = connect(endpoint, tls).await?;
     let status = client.status().await.map_err(|e| etcd_error(endpoint, e))?;
     let revision = status
         .header()

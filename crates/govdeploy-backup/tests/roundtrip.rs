@@ -25,6 +25,7 @@ fn request(pg: &Postgres, etcd: Option<&str>) -> BackupRequest {
         postgres: Some(pg.target("egov")),
         pg_bin: None,
         etcd: etcd.map(str::to_string),
+        etcd_tls: None,
         wal_timeout: Duration::from_secs(30),
     }
 }
@@ -143,7 +144,9 @@ async fn backup_verify_drill_restore_round_trip_in_a_directory() {
     assert_eq!(summary.rows, 8003);
     let restored_target = pg.target("egov_restored");
     let client = restored_target.connect().await.unwrap();
-    let restored = census::take(&client, &restored_target).await.unwrap();
+    let restored = census::take(&client, &restored_target, Some(&pgr.census))
+        .await
+        .unwrap();
     assert!(census::differences(&pgr.census, &restored).is_empty());
     let text: String = client
         .query_one("SELECT name FROM citizens WHERE id = 1", &[])
@@ -171,7 +174,9 @@ async fn backup_verify_drill_restore_round_trip_in_a_directory() {
     .await
     .unwrap();
     let client = restored_target.connect().await.unwrap();
-    let again = census::take(&client, &restored_target).await.unwrap();
+    let again = census::take(&client, &restored_target, Some(&pgr.census))
+        .await
+        .unwrap();
     assert!(census::differences(&pgr.census, &again).is_empty());
 }
 

@@ -1,7 +1,13 @@
 //! A consistent logical dump: one transaction exports its snapshot, `pg_dump --snapshot`
-//! dumps exactly that snapshot while the census runs in the exporting transaction itself, so
-//! the row counts and checksums recorded are those of the dump (not of the database a moment
-//! earlier or later). Both run at the same time: the census adds little to the dump's time.
+//! dumps exactly that snapshot while the census runs on a second connection that imports
+//! it, so the row counts and checksums recorded are those of the dump (not of the database
+//! a moment earlier or later). Both run at the same time, and the census's per-row hash is
+//! cheap enough that pg_dump stays the slower of the two.
+//!
+//! The dump is written by pg_dump itself to a seekable file (`--file`), not streamed through
+//! a pipe: only then does the custom format's table of contents record each entry's data
+//! offset, which `pg_restore --jobs` needs to restore in parallel. The file is hashed once
+//! it is complete (it is then in the page cache, so this is not a second disk read).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -56,8 +62,10 @@ pub async fn dump(
         .stdin(Stdio::null());
     let name = pg_dump.display().to_string();
     // Either failing ends both: the census is not worth finishing for a failed dump.
-    let (_, census) =
-        tokio::try_join!(run_captured(&mut command, &name), census::take(&tx, target))?;
+    let (_, census) = tokio::try_join!(
+        run_captured(&mut command, &name),
+        census::take_parallel(target, Some(&snapshot), None, 1)
+    )?;
     tx.commit().await.map_err(|e| target.error(e))?;
 
     let wal = wal::confirm_archived(&client, target, options.wal_timeout).await?;

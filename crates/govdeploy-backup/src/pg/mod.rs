@@ -61,10 +61,19 @@ impl PgTarget {
         )
     }
 
-    pub(crate) fn error(&self, err: impl fmt::Display) -> BackupError {
+    /// The error with its causes: tokio-postgres says only "db error" and keeps the
+    /// server's message (e.g. "password authentication failed") in its source.
+    pub(crate) fn error(&self, err: impl std::error::Error) -> BackupError {
+        let mut message = err.to_string();
+        let mut source = err.source();
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
         BackupError::Postgres {
             target: self.describe(),
-            message: err.to_string(),
+            message,
         }
     }
 

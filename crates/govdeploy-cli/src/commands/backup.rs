@@ -45,9 +45,38 @@ pub struct NowArgs {
     /// etcd client URL, when you have etcd access (e.g. http://127.0.0.1:2379).
     #[arg(long)]
     pub etcd: Option<String>,
+    #[command(flatten)]
+    pub etcd_tls: EtcdTlsArgs,
     /// Seconds to wait for the switched WAL segment to be archived (archiving on).
     #[arg(long, default_value_t = 120)]
     pub wal_timeout: u64,
+}
+
+/// TLS for an `https://` etcd endpoint (the files kubeadm puts in /etc/kubernetes/pki/etcd).
+#[derive(Debug, Args, Clone, Default)]
+pub struct EtcdTlsArgs {
+    /// CA certificate that signed etcd's server certificate (PEM).
+    #[arg(long)]
+    pub etcd_cacert: Option<PathBuf>,
+    /// Client certificate for etcd (PEM), with --etcd-key.
+    #[arg(long, requires = "etcd_key")]
+    pub etcd_cert: Option<PathBuf>,
+    /// Client key for etcd (PEM), with --etcd-cert.
+    #[arg(long, requires = "etcd_cert")]
+    pub etcd_key: Option<PathBuf>,
+}
+
+impl EtcdTlsArgs {
+    fn tls(&self) -> Option<govdeploy_backup::etcd::EtcdTls> {
+        if self.etcd_cacert.is_none() && self.etcd_cert.is_none() {
+            return None;
+        }
+        Some(govdeploy_backup::etcd::EtcdTls {
+            ca: self.etcd_cacert.clone(),
+            cert: self.etcd_cert.clone(),
+            key: self.etcd_key.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -85,6 +114,8 @@ pub enum BackupCommand {
         to: String,
         #[arg(long)]
         etcd: Option<String>,
+        #[command(flatten)]
+        etcd_tls: EtcdTlsArgs,
         #[arg(long, default_value_t = 120)]
         wal_timeout: u64,
         #[command(flatten)]
@@ -244,6 +275,70 @@ impl Credentials {
             password: self.password()?,
         })
     }
+
+    /// The target of an environment's database: role and password from the environment's
+    /// secrets file (`db.username`, `db.password`) unless given as files here; without a
+    /// secrets file, as for [`Credentials::target`].
+    fn env_target(
+        &self,
+        db: &EnvDatabase,
+        host: String,
+        port: u16,
+        database: String,
+    ) -> anyhow::Result<PgTarget> {
+        let Some(path) = &db.secrets else {
+            return self.target(host, port, database);
+        };
+        let from_file = env_secrets(path)?;
+        let user = match (&self.pg_user, &self.pg_user_file, from_file.user) {
+            (None, None, Some(user)) => user,
+            _ => self.user()?,
+        };
+        let password = match &self.password_file {
+            Some(_) => self.password()?,
+            None => Some(from_file.password.with_context(|| {
+                format!(
+                    "{}: no `db.password` (the Postgres password)\nhelp: `govdeploy secrets set ENV db/password`, or pass --password-file",
+                    path.display()
+                )
+            })?),
+        };
+        Ok(PgTarget {
+            host,
+            port,
+            user,
+            database,
+            password,
+        })
+    }
+}
+
+/// What the environment's secrets file says about the database role.
+struct EnvSecrets {
+    user: Option<String>,
+    password: Option<Password>,
+}
+
+/// Reads `db.username` and `db.password` from the environment's SOPS secrets file,
+/// decrypted in memory (age identities from SOPS_AGE_KEY_FILE / SOPS_AGE_KEY, as for
+/// `govdeploy secrets`). Errors name the file and the key, never a value.
+fn env_secrets(path: &Path) -> anyhow::Result<EnvSecrets> {
+    let keys = govdeploy_secrets::KeySources::from_env();
+    let file = govdeploy_secrets::SecretsFile::load(path, &keys)
+        .with_context(|| format!("cannot open the secrets file {}", path.display()))?;
+    let values = file
+        .values()
+        .map_err(|problems| anyhow::anyhow!(govdeploy_yaml::Diagnostics(problems).to_string()))?;
+    let db = values.get("db");
+    let get = |key: &str| {
+        db.and_then(|keys| keys.get(key))
+            .map(|entry| entry.value.to_string())
+            .filter(|v| !v.is_empty() && !govdeploy_secrets::schema::is_placeholder(v))
+    };
+    Ok(EnvSecrets {
+        user: get("username"),
+        password: get("password").map(Password::new),
+    })
 }
 
 /// Where the environment's Postgres is: (host, port, database, in-cluster provider).
@@ -253,11 +348,14 @@ struct EnvDatabase {
     port: u16,
     database: String,
     provider: Option<(String, String)>,
+    /// The environment's secrets file, where `db.username` / `db.password` are.
+    secrets: Option<PathBuf>,
 }
 
 fn env_database(env: &Path) -> Result<EnvDatabase, i32> {
     let planned = pipeline::plan_or_exit(env)?;
     let name = planned.loaded.env.metadata.name.clone();
+    let secrets = planned.loaded.secrets_file();
     let Some(pg) = planned.plan.backbone.get("postgres") else {
         eprintln!("error: environment `{name}` uses no Postgres: nothing to back up");
         return Err(exit::INVALID_INPUT);
@@ -280,6 +378,7 @@ fn env_database(env: &Path) -> Result<EnvDatabase, i32> {
                 .or(database)
                 .unwrap_or_else(|| "egov".into()),
             provider: None,
+            secrets,
         });
     }
     let Some(provider) = &pg.provider else {
@@ -298,6 +397,7 @@ fn env_database(env: &Path) -> Result<EnvDatabase, i32> {
         port: 5432,
         database: database.unwrap_or_else(|| "egov".into()),
         provider: Some((provider.clone(), namespace)),
+        secrets,
     })
 }
 
@@ -326,16 +426,18 @@ fn backup_env(env: &Path, now: NowArgs) -> anyhow::Result<i32> {
         );
         return Ok(exit::INVALID_INPUT);
     }
-    let host = now.pg_host.clone().unwrap_or(db.host);
+    let host = now.pg_host.clone().unwrap_or(db.host.clone());
     let port = now.pg_port.unwrap_or(db.port);
     let Some(to) = now.to.clone() else {
         bail!("--to STORE is required");
     };
+    let database = db.database.clone();
     backup_now(
         &db.name,
-        now.credentials.target(host, port, db.database)?,
+        now.credentials.env_target(&db, host, port, database)?,
         &to,
         now.etcd.clone(),
+        now.etcd_tls.tls(),
         now.wal_timeout,
         &now.credentials,
     )
@@ -346,6 +448,7 @@ fn backup_now(
     target: PgTarget,
     to: &str,
     etcd: Option<String>,
+    etcd_tls: Option<govdeploy_backup::etcd::EtcdTls>,
     wal_timeout: u64,
     credentials: &Credentials,
 ) -> anyhow::Result<i32> {
@@ -355,6 +458,7 @@ fn backup_now(
         postgres: Some(target),
         pg_bin: credentials.pg_bin.clone(),
         etcd,
+        etcd_tls,
         wal_timeout: Duration::from_secs(wal_timeout),
     };
     let started = Instant::now();
@@ -417,11 +521,20 @@ fn run_command(command: BackupCommand) -> anyhow::Result<i32> {
             pg_database,
             to,
             etcd,
+            etcd_tls,
             wal_timeout,
             credentials,
         } => {
             let target = credentials.target(pg_host, pg_port, pg_database)?;
-            backup_now(&environment, target, &to, etcd, wal_timeout, &credentials)
+            backup_now(
+                &environment,
+                target,
+                &to,
+                etcd,
+                etcd_tls.tls(),
+                wal_timeout,
+                &credentials,
+            )
         }
         BackupCommand::Verify {
             backup,
@@ -695,10 +808,10 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<i32> {
         );
         return Ok(exit::INVALID_INPUT);
     }
-    let host = args.pg_host.clone().unwrap_or(db.host);
+    let host = args.pg_host.clone().unwrap_or(db.host.clone());
     let port = args.pg_port.unwrap_or(db.port);
-    let database = args.pg_database.clone().unwrap_or(db.database);
-    let target = args.credentials.target(host, port, database)?;
+    let database = args.pg_database.clone().unwrap_or(db.database.clone());
+    let target = args.credentials.env_target(&db, host, port, database)?;
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             eprintln!(
