@@ -27,7 +27,11 @@ fn older_than(watched: &Value, applied: Option<&Value>) -> bool {
     let Some(applied) = applied else {
         return false;
     };
-    let uid = |o: &Value| o.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string);
+    let uid = |o: &Value| {
+        o.pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     let generation = |o: &Value| o.pointer("/metadata/generation").and_then(Value::as_i64);
     if uid(applied).is_some() && uid(watched) != uid(applied) {
         return true;
@@ -219,22 +223,24 @@ impl Run<'_> {
                 self.pods.insert(ns.clone(), pods);
             }
         }
-        let mut storage = StorageClasses::default();
+        let mut storage = None;
         if needs_storage_classes {
             self.watches.ensure(STORAGE_CLASSES);
-            if let Some(classes) = self.watches.items(STORAGE_CLASSES) {
-                storage = StorageClasses::from_list(&classes);
-            }
+            storage = self
+                .watches
+                .items(STORAGE_CLASSES)
+                .map(|classes| StorageClasses::from_list(&classes));
         }
         for id in waiting {
             if self.tracked[id].state != NodeState::Waiting {
                 continue;
             }
-            self.evaluate_node(id, &storage).await;
+            self.evaluate_node(id, storage.as_ref()).await;
         }
     }
 
-    async fn evaluate_node(&mut self, id: NodeId, storage: &StorageClasses) {
+    /// `storage` is `None` until the storage classes are known (a PVC waits for them).
+    async fn evaluate_node(&mut self, id: NodeId, storage: Option<&StorageClasses>) {
         let graph = self.graph.clone();
         let node = &graph.nodes[id];
         let now = Instant::now();
@@ -249,6 +255,14 @@ impl Run<'_> {
             let Some(resource) = self.tracked[id].objects[i].resource.clone() else {
                 continue;
             };
+            if WORKLOADS.contains(&object.kind.as_str())
+                && let Some(ns) = &object.namespace
+                && !self.pods.contains_key(ns)
+            {
+                // A workload is judged with its pods (fail-fast reasons, the report).
+                unsynced = true;
+                continue;
+            }
             let path = collection_path(&resource, object.namespace.as_deref());
             let applied = self.tracked[id].objects[i].live.as_ref();
             let live = match self.watches.item(
@@ -268,9 +282,13 @@ impl Run<'_> {
                     continue;
                 }
             };
+            let is_claim = object.kind == "PersistentVolumeClaim";
+            if is_claim && storage.is_none() {
+                unsynced = true;
+                continue;
+            }
             let context = health::Context {
-                wait_for_first_consumer: object.kind == "PersistentVolumeClaim"
-                    && storage.waits(&live),
+                wait_for_first_consumer: is_claim && storage.is_some_and(|s| s.waits(&live)),
             };
             let health = health::evaluate(&object.kind, &live, context);
             let entry = &mut self.tracked[id].objects[i];

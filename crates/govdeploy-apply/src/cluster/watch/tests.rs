@@ -42,7 +42,11 @@ fn value_of(watches: &Watches, name: &str) -> Option<String> {
     watches
         .item(CONFIGMAPS, Some("default"), name)
         .flatten()
-        .and_then(|o| o.pointer("/data/k").and_then(Value::as_str).map(str::to_string))
+        .and_then(|o| {
+            o.pointer("/data/k")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
 }
 
 #[tokio::test]
@@ -52,34 +56,60 @@ async fn the_cache_follows_adds_changes_and_deletes_with_one_list_and_one_watch(
     let sim = SimServer::start(SimConfig::default()).unwrap();
     let cluster = connect(&sim, &dir).await;
     cluster
-        .apply(&format!("{CONFIGMAPS}/before"), &configmap("before", "1"), false)
+        .apply(
+            &format!("{CONFIGMAPS}/before"),
+            &configmap("before", "1"),
+            false,
+        )
         .await
         .unwrap();
     let watches = Watches::new(&cluster, Duration::from_secs(60));
-    assert!(watches.item(CONFIGMAPS, Some("default"), "before").is_none());
+    assert!(
+        watches
+            .item(CONFIGMAPS, Some("default"), "before")
+            .is_none()
+    );
     watches.ensure(CONFIGMAPS);
     watches.ensure(CONFIGMAPS);
     assert!(until(&watches, |w| value_of(w, "before").as_deref() == Some("1")).await);
 
     cluster
-        .apply(&format!("{CONFIGMAPS}/after"), &configmap("after", "2"), false)
+        .apply(
+            &format!("{CONFIGMAPS}/after"),
+            &configmap("after", "2"),
+            false,
+        )
         .await
         .unwrap();
     cluster
-        .apply(&format!("{CONFIGMAPS}/before"), &configmap("before", "3"), false)
+        .apply(
+            &format!("{CONFIGMAPS}/before"),
+            &configmap("before", "3"),
+            false,
+        )
         .await
         .unwrap();
-    assert!(until(&watches, |w| value_of(w, "after").as_deref() == Some("2")
-        && value_of(w, "before").as_deref() == Some("3"))
-    .await);
+    assert!(
+        until(&watches, |w| value_of(w, "after").as_deref() == Some("2")
+            && value_of(w, "before").as_deref() == Some("3"))
+        .await
+    );
     cluster
         .send(Method::DELETE, &format!("{CONFIGMAPS}/after"), None)
         .await
         .unwrap();
-    assert!(until(&watches, |w| w.item(CONFIGMAPS, Some("default"), "after") == Some(None)).await);
+    assert!(
+        until(&watches, |w| w.item(CONFIGMAPS, Some("default"), "after")
+            == Some(None))
+        .await
+    );
 
     let stats = watches.stats();
-    assert_eq!((stats.lists, stats.watches, stats.polled), (1, 1, 0), "{stats:?}");
+    assert_eq!(
+        (stats.lists, stats.watches, stats.polled),
+        (1, 1, 0),
+        "{stats:?}"
+    );
     assert!(stats.events >= 3, "{stats:?}");
     drop(watches);
     sim.shutdown();
@@ -99,7 +129,11 @@ async fn a_compacted_resource_version_is_expired_and_relisted() {
     for i in 0..10 {
         let name = format!("cm-{i}");
         cluster
-            .apply(&format!("{CONFIGMAPS}/{name}"), &configmap(&name, "x"), false)
+            .apply(
+                &format!("{CONFIGMAPS}/{name}"),
+                &configmap(&name, "x"),
+                false,
+            )
             .await
             .unwrap();
     }
