@@ -120,8 +120,10 @@ async fn the_cache_follows_adds_changes_and_deletes_with_one_list_and_one_watch(
 async fn a_compacted_resource_version_is_expired_and_relisted() {
     let dir = std::env::temp_dir().join(format!("govdeploy-watch-gone-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut config = SimConfig::default();
-    config.watch_history = 5;
+    let config = SimConfig {
+        watch_history: 5,
+        ..SimConfig::default()
+    };
     let sim = SimServer::start(config).unwrap();
     let cluster = connect(&sim, &dir).await;
     let inner = Inner::default();
