@@ -28,6 +28,9 @@ pub use outcome::{InventoryEntry, NodeOutcome, NodeState, Outcome};
 use watch::Tracked;
 use write::{Applied, Known, WriteFailure};
 
+/// How long changes are gathered before the waiting nodes are evaluated again.
+const EVALUATION_BATCH: Duration = Duration::from_millis(20);
+
 /// How a run behaves.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -187,7 +190,12 @@ impl Run<'_> {
                     self.written(done).await;
                     self.poll().await;
                 }
-                _ = watches.changed() => self.poll().await,
+                _ = watches.changed() => {
+                    // Changes come in bursts (a rollout touches pods, ReplicaSets and the
+                    // workload): one evaluation per burst, not one per event.
+                    tokio::time::sleep(EVALUATION_BATCH).await;
+                    self.poll().await;
+                }
                 _ = tokio::time::sleep_until(next_tick) => {
                     self.poll().await;
                     next_tick = Instant::now() + self.options.poll_interval;
