@@ -6,9 +6,12 @@ plus API requests per object.
 
 Reproduce from the project root:
     cargo build --release -p govdeploy-cli -p govdeploy-apply --example bench-sim
-    python3 bench/apply/run.py [--runs 3] [--scale 50] [ENV]
+    python3 bench/apply/run.py [--runs 3] [--scale 50] [--poll 1s] [ENV]
 
-Every figure is the median of whole-process runs; each run gets a fresh simulator.
+Every figure is the median of whole-process runs; each run gets a fresh simulator. The
+machine's load average (1 min) is read before every run and reported with the figures.
+`--poll` is govdeploy's --poll-interval: with watches it only paces the timeout checks (and
+the fallback polling of collections a server will not watch), so the default 1s is used.
 """
 
 import argparse
@@ -52,6 +55,7 @@ def one_run(env, plan_path, scale, poll, barrier):
                 sys.exit(f"simulator did not start: {line!r}")
             args = [GOVDEPLOY, "apply", env, "-o", "json", "--kubeconfig", kubeconfig,
                     "--poll-interval", poll]
+            load = os.getloadavg()[0]
             if barrier:
                 args.append("--barrier-levels")
             start = time.monotonic()
@@ -70,6 +74,7 @@ def one_run(env, plan_path, scale, poll, barrier):
     outcome = next(e for e in events if e["event"] == "outcome")["outcome"]
     return {
         "wall": wall,
+        "load": load,
         "critical": critical_path(plan["nodes"], scale),
         "objects": outcome["objects"],
         "requests": outcome["stats"]["requests"],
@@ -83,7 +88,7 @@ def main():
     p.add_argument("env", nargs="?", default="examples/production.yaml")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--scale", type=float, default=50.0)
-    p.add_argument("--poll", default="50ms")
+    p.add_argument("--poll", default="1s")
     a = p.parse_args()
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         plan = subprocess.run([GOVDEPLOY, "plan", "-o", "json", a.env], cwd=ROOT,
@@ -97,7 +102,8 @@ def main():
             r = one_run(a.env, plan_path, a.scale, a.poll, mode == "barrier")
             results[mode].append(r)
             print(f"run {i + 1} {mode:8} wall {r['wall']:.2f}s  critical path {r['critical']:.2f}s  "
-                  f"requests {r['requests']} ({r['requests'] / r['objects']:.2f}/object)", flush=True)
+                  f"requests {r['requests']} ({r['requests'] / r['objects']:.2f}/object)  "
+                  f"load {r['load']:.2f}", flush=True)
     os.unlink(plan_path)
     med = lambda mode, key: statistics.median(r[key] for r in results[mode])
     critical = med("dag", "critical")
@@ -112,7 +118,11 @@ def main():
     print(f"level by level (barrier)   {barrier:8.2f}s  {barrier / critical:.3f} x critical path, "
           f"{barrier / dag:.2f} x DAG")
     print(f"API requests per object    {med('dag', 'requests') / objects:8.2f}  (client count; "
-          f"simulator counted {med('dag', 'sim_requests') / objects:.2f})")
+          f"simulator counted {med('dag', 'sim_requests') / objects:.2f}); barrier "
+          f"{med('barrier', 'requests') / objects:.2f}")
+    loads = [r["load"] for mode in results for r in results[mode]]
+    print(f"load average (1 min) before the runs: median {statistics.median(loads):.2f}, "
+          f"min {min(loads):.2f}, max {max(loads):.2f} ({os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

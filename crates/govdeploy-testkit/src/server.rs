@@ -1290,10 +1290,12 @@ async fn watch(shared: Arc<Shared>, t: Target, query: &Query) -> Response<Body> 
         loop {
             let batch: Vec<Bytes> = {
                 let st = shared.lock();
+                // The history is in resourceVersion order: start after the cursor instead of
+                // scanning all of it on every change.
+                let first = st.history.partition_point(|r| r.rv <= cursor);
                 let records: Vec<Bytes> = st
                     .history
-                    .iter()
-                    .filter(|r| r.rv > cursor)
+                    .range(first..)
                     .filter(|r| {
                         r.key.group == t.stored_group()
                             && r.key.plural == t.rt.plural

@@ -143,6 +143,10 @@ impl Cluster {
         &self.client
     }
 
+    pub(crate) fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
     pub fn stats(&self) -> RequestStats {
         let c = &self.counters;
         RequestStats {
@@ -239,6 +243,34 @@ impl Cluster {
             self.count_retry(retry_reason);
             tokio::time::sleep(self.retry.delay(attempt, retry_after)).await;
         }
+    }
+
+    /// Opens a streaming GET (a watch) without retries: the caller relists and re-watches
+    /// on failure. Counted as one request.
+    pub(crate) async fn open_stream(
+        &self,
+        path_and_query: &str,
+    ) -> Result<http::Response<Body>, ApplyError> {
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let path = path_and_query.split('?').next().unwrap_or(path_and_query);
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(path_and_query)
+            .header(http::header::ACCEPT, "application/json")
+            .body(Body::from(Vec::new()))
+            .map_err(|e| ApplyError::Request {
+                method: "GET".into(),
+                path: path.to_string(),
+                message: e.to_string(),
+            })?;
+        self.client
+            .send(request)
+            .await
+            .map_err(|e| ApplyError::Request {
+                method: "GET".into(),
+                path: path.to_string(),
+                message: e.to_string(),
+            })
     }
 
     /// The object, or `None` when it does not exist.

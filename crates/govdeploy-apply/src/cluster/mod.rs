@@ -4,8 +4,10 @@
 mod discovery;
 mod http_client;
 mod paths;
+mod watch;
 
 pub use discovery::Resource;
 pub(crate) use http_client::api_error_of;
 pub use http_client::{Cluster, ConnectOptions, RequestStats, RetryPolicy};
 pub use paths::{collection_path, object_path};
+pub use watch::{WatchStats, Watches};

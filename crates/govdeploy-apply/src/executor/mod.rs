@@ -1,6 +1,7 @@
 //! The DAG executor: a node starts as soon as every node it needs is healthy, at most
-//! `concurrency` nodes write at once, and waiting nodes are watched together (one LIST per
-//! kind and namespace per poll, not one request per object). Failures must persist for the
+//! `concurrency` nodes write at once, and waiting nodes are watched together (one list and one
+//! watch per kind and namespace, not requests per object; a change wakes the executor at once,
+//! polling is only the fallback for collections the server will not watch). Failures must persist for the
 //! grace period unless they are terminal; a node fails on its own timeout or when nothing
 //! changes for the no-progress timeout; the whole run has a global timeout. Without
 //! `continue_on_error` the first failure stops the run; with it, only what depends on the
@@ -18,7 +19,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, Watches};
 use crate::events::{Action, Event, EventKind, NodeInfo, Observer};
 use crate::graph::{Graph, NodeId};
 use crate::report::FailureReport;
@@ -26,6 +27,9 @@ use crate::report::FailureReport;
 pub use outcome::{InventoryEntry, NodeOutcome, NodeState, Outcome};
 use watch::Tracked;
 use write::{Applied, Known, WriteFailure};
+
+/// How long changes are gathered before the waiting nodes are evaluated again.
+const EVALUATION_BATCH: Duration = Duration::from_millis(20);
 
 /// How a run behaves.
 #[derive(Debug, Clone)]
@@ -44,6 +48,8 @@ pub struct Options {
     pub force_conflicts: bool,
     /// Wave mode for comparison: a node also waits for every node of lower levels.
     pub barrier_levels: bool,
+    /// How often the grace period and timeouts are checked between changes, and how often a
+    /// collection the server will not watch is listed.
     pub poll_interval: Duration,
     /// `metadata.name` of the environment (for events).
     pub environment: String,
@@ -88,8 +94,9 @@ struct Run<'o> {
     retries_seen: u64,
     retry_reasons_seen: BTreeMap<String, u64>,
     known: Arc<Known>,
-    /// Latest pods per namespace, from the polls.
+    /// Latest pods per namespace, from the watches.
     pods: BTreeMap<String, Vec<serde_json::Value>>,
+    watches: Arc<Watches>,
 }
 
 /// Applies the graph and waits for health; returns what happened to every node.
@@ -104,6 +111,7 @@ pub async fn execute(
     let objects: Vec<_> = graph.nodes.iter().flat_map(|n| n.objects.iter()).collect();
     let known = Arc::new(Known::fetch(cluster, &objects).await);
     let tracked = graph.nodes.iter().map(Tracked::new).collect();
+    let watches = Arc::new(Watches::new(cluster, options.poll_interval));
     let mut run = Run {
         graph: Arc::new(graph),
         options,
@@ -120,6 +128,7 @@ pub async fn execute(
         retry_reasons_seen: BTreeMap::new(),
         known,
         pods: BTreeMap::new(),
+        watches,
     };
     run.emit(EventKind::Plan {
         environment: run.options.environment.clone(),
@@ -166,7 +175,8 @@ impl Run<'_> {
     async fn main_loop(&mut self, cancel: impl Future<Output = ()>) {
         let (tx, mut rx) = mpsc::unbounded_channel::<WriteDone>();
         let deadline = self.options.timeout.map(|t| self.started + t);
-        let mut next_poll = Instant::now() + self.options.poll_interval;
+        let mut next_tick = Instant::now() + self.options.poll_interval;
+        let watches = self.watches.clone();
         tokio::pin!(cancel);
         loop {
             if self.stop.is_none() {
@@ -176,10 +186,19 @@ impl Run<'_> {
                 break;
             }
             tokio::select! {
-                Some(done) = rx.recv() => self.written(done).await,
-                _ = tokio::time::sleep_until(next_poll) => {
+                Some(done) = rx.recv() => {
+                    self.written(done).await;
                     self.poll().await;
-                    next_poll = Instant::now() + self.options.poll_interval;
+                }
+                _ = watches.changed() => {
+                    // Changes come in bursts (a rollout touches pods, ReplicaSets and the
+                    // workload): one evaluation per burst, not one per event.
+                    tokio::time::sleep(EVALUATION_BATCH).await;
+                    self.poll().await;
+                }
+                _ = tokio::time::sleep_until(next_tick) => {
+                    self.poll().await;
+                    next_tick = Instant::now() + self.options.poll_interval;
                 }
                 _ = async {
                     match deadline {

@@ -1,11 +1,11 @@
-//! Watching written nodes become healthy: each poll lists every collection a waiting object
-//! lives in (and the pods of namespaces with workloads in progress) once, then evaluates
-//! every waiting node from those lists.
+//! Watching written nodes become healthy: every collection a waiting object lives in (and the
+//! pods of namespaces with workloads in progress, and the storage classes when PVCs wait) is
+//! watched once (`cluster::Watches`); each change, and a periodic tick for the grace period
+//! and the timeouts, evaluates every waiting node from those caches.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde_json::Value;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::{NodeOutcome, NodeState, Run, humantime};
@@ -14,6 +14,30 @@ use crate::events::EventKind;
 use crate::graph::{Node, NodeId};
 use crate::health::{self, Health};
 use crate::report::{self, selected};
+
+const STORAGE_CLASSES: &str = "/apis/storage.k8s.io/v1/storageclasses";
+
+fn pods_path(namespace: &str) -> String {
+    format!("/api/v1/namespaces/{namespace}/pods")
+}
+
+/// Whether a watched object predates the one our write returned: another object of the same
+/// name (recreated), or an older spec. resourceVersions are opaque and not compared.
+fn older_than(watched: &Value, applied: Option<&Value>) -> bool {
+    let Some(applied) = applied else {
+        return false;
+    };
+    let uid = |o: &Value| {
+        o.pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let generation = |o: &Value| o.pointer("/metadata/generation").and_then(Value::as_i64);
+    if uid(applied).is_some() && uid(watched) != uid(applied) {
+        return true;
+    }
+    matches!((generation(watched), generation(applied)), (Some(w), Some(a)) if w < a)
+}
 
 /// Kinds whose pods are inspected for fail-fast reasons.
 const WORKLOADS: &[&str] = &["Deployment", "StatefulSet", "DaemonSet", "Job"];
@@ -161,7 +185,9 @@ impl Run<'_> {
         });
     }
 
-    /// One round of watching.
+    /// Re-evaluates every waiting node from the watched collections (no requests: the
+    /// watches keep them current), first making sure every collection a waiting object, its
+    /// pods or its storage class lives in is watched.
     pub(super) async fn poll(&mut self) {
         let graph = self.graph.clone();
         let waiting: Vec<NodeId> = (0..self.tracked.len())
@@ -170,7 +196,6 @@ impl Run<'_> {
         if waiting.is_empty() {
             return;
         }
-        let mut collections: BTreeSet<String> = BTreeSet::new();
         let mut pod_namespaces: BTreeSet<String> = BTreeSet::new();
         let mut needs_storage_classes = false;
         for &id in &waiting {
@@ -180,7 +205,8 @@ impl Run<'_> {
                     continue;
                 }
                 if let Some(resource) = &t.resource {
-                    collections.insert(collection_path(resource, object.namespace.as_deref()));
+                    self.watches
+                        .ensure(&collection_path(resource, object.namespace.as_deref()));
                 }
                 if WORKLOADS.contains(&object.kind.as_str())
                     && let Some(ns) = &object.namespace
@@ -190,68 +216,38 @@ impl Run<'_> {
                 needs_storage_classes |= object.kind == "PersistentVolumeClaim";
             }
         }
-        let mut tasks = JoinSet::new();
-        for path in &collections {
-            let cluster = self.cluster.clone();
-            let path = path.clone();
-            tasks.spawn(async move {
-                let items = cluster.list(&path, "").await;
-                (path, items)
-            });
-        }
         for ns in &pod_namespaces {
-            let cluster = self.cluster.clone();
-            let path = format!("/api/v1/namespaces/{ns}/pods");
-            tasks.spawn(async move {
-                let items = cluster.list(&path, "").await;
-                (path, items)
-            });
+            let path = pods_path(ns);
+            self.watches.ensure(&path);
+            if let Some(pods) = self.watches.items(&path) {
+                self.pods.insert(ns.clone(), pods);
+            }
         }
+        let mut storage = None;
         if needs_storage_classes {
-            let cluster = self.cluster.clone();
-            let path = "/apis/storage.k8s.io/v1/storageclasses".to_string();
-            tasks.spawn(async move {
-                let items = cluster.list(&path, "").await;
-                (path, items)
-            });
-        }
-        let mut lists: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-        while let Some(joined) = tasks.join_next().await {
-            // A list that failed after its retries is simply not evaluated this round: the
-            // no-progress timeout ends a cluster that stopped answering.
-            if let Ok((path, Ok(items))) = joined {
-                lists.insert(path, items);
-            }
-        }
-        let storage = lists
-            .get("/apis/storage.k8s.io/v1/storageclasses")
-            .map(|l| StorageClasses::from_list(l))
-            .unwrap_or_default();
-        for ns in &pod_namespaces {
-            if let Some(pods) = lists.get(&format!("/api/v1/namespaces/{ns}/pods")) {
-                self.pods.insert(ns.clone(), pods.clone());
-            }
+            self.watches.ensure(STORAGE_CLASSES);
+            storage = self
+                .watches
+                .items(STORAGE_CLASSES)
+                .map(|classes| StorageClasses::from_list(&classes));
         }
         for id in waiting {
             if self.tracked[id].state != NodeState::Waiting {
                 continue;
             }
-            self.evaluate_node(id, &lists, &storage).await;
+            self.evaluate_node(id, storage.as_ref()).await;
         }
     }
 
-    async fn evaluate_node(
-        &mut self,
-        id: NodeId,
-        lists: &BTreeMap<String, Vec<Value>>,
-        storage: &StorageClasses,
-    ) {
+    /// `storage` is `None` until the storage classes are known (a PVC waits for them).
+    async fn evaluate_node(&mut self, id: NodeId, storage: Option<&StorageClasses>) {
         let graph = self.graph.clone();
         let node = &graph.nodes[id];
         let now = Instant::now();
         let mut terminal: Option<(String, String)> = None;
         let mut transient: Option<(String, String)> = None;
         let mut waiting_on: Vec<String> = Vec::new();
+        let mut unsynced = false;
         for (i, object) in node.objects.iter().enumerate() {
             if self.tracked[id].objects[i].ready {
                 continue;
@@ -259,22 +255,40 @@ impl Run<'_> {
             let Some(resource) = self.tracked[id].objects[i].resource.clone() else {
                 continue;
             };
+            if WORKLOADS.contains(&object.kind.as_str())
+                && let Some(ns) = &object.namespace
+                && !self.pods.contains_key(ns)
+            {
+                // A workload is judged with its pods (fail-fast reasons, the report).
+                unsynced = true;
+                continue;
+            }
             let path = collection_path(&resource, object.namespace.as_deref());
-            let Some(items) = lists.get(&path) else {
-                waiting_on.push(format!("{}/{}: status unknown", object.kind, object.name));
-                continue;
+            let applied = self.tracked[id].objects[i].live.as_ref();
+            let live = match self.watches.item(
+                &path,
+                object.namespace.as_deref().filter(|_| resource.namespaced),
+                &object.name,
+            ) {
+                // The first list is on its way.
+                None => {
+                    unsynced = true;
+                    continue;
+                }
+                Some(Some(live)) if !older_than(&live, applied) => live,
+                // Not yet seen by the watch, or what it saw predates our write.
+                Some(_) => {
+                    unsynced = true;
+                    continue;
+                }
             };
-            let live = items
-                .iter()
-                .find(|o| o.pointer("/metadata/name").and_then(Value::as_str) == Some(&object.name))
-                .cloned();
-            let Some(live) = live else {
-                waiting_on.push(format!("{}/{}: not found", object.kind, object.name));
+            let is_claim = object.kind == "PersistentVolumeClaim";
+            if is_claim && storage.is_none() {
+                unsynced = true;
                 continue;
-            };
+            }
             let context = health::Context {
-                wait_for_first_consumer: object.kind == "PersistentVolumeClaim"
-                    && storage.waits(&live),
+                wait_for_first_consumer: is_claim && storage.is_some_and(|s| s.waits(&live)),
             };
             let health = health::evaluate(&object.kind, &live, context);
             let entry = &mut self.tracked[id].objects[i];
@@ -318,6 +332,11 @@ impl Run<'_> {
                     }
                 }
             }
+        }
+        if unsynced && terminal.is_none() {
+            // Judged once the watch caught up with our write; only the clocks run meanwhile.
+            self.check_timeouts(id, now).await;
+            return;
         }
         if let Some((reason, message)) = terminal {
             // A progress deadline says only that it took too long; the pods say why.
@@ -372,6 +391,11 @@ impl Run<'_> {
                 message,
             });
         }
+        self.check_timeouts(id, now).await;
+    }
+
+    /// The node's own timeout and the no-progress timeout.
+    async fn check_timeouts(&mut self, id: NodeId, now: Instant) {
         if let (Some(limit), Some(since)) = (
             self.options.component_timeout,
             self.tracked[id].waiting_since,
