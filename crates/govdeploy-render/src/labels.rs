@@ -71,7 +71,6 @@ pub fn component(ctx: &Ctx, name: &str) -> Labels {
 pub fn pod(ctx: &Ctx, name: &str) -> Labels {
     let mut labels = component(ctx, name);
     labels.remove(MODULE);
-    labels.extend(selector(ctx, name));
     labels
 }
 

@@ -90,7 +90,9 @@ pub fn job(
             shared.get("flyway-locations").map_or("", String::as_str),
         ])[..8]
     );
-    let pod_labels = labels::pod(ctx, name);
+    let mut pod_labels = labels::pod(ctx, name);
+    // Its own name label: the component's selector must never match migration pods.
+    pod_labels.extend(selector(ctx, name));
     let memory = Quantity("256Mi".into());
     let container = Container {
         name: "migration".into(),

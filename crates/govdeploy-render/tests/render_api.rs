@@ -218,3 +218,34 @@ fn adding_a_module_changes_no_pod_template_labels_of_the_components_already_ther
     }
     assert!(compared > 20, "only {compared} workloads compared");
 }
+
+#[test]
+fn no_service_or_workload_selects_the_pods_of_a_migration_job() {
+    let rendered = render_env(QUICKSTART, None).expect("renders");
+    let selects = |selector: &Value, labels: &Value| {
+        selector
+            .as_object()
+            .is_some_and(|s| !s.is_empty() && s.iter().all(|(k, v)| labels.get(k) == Some(v)))
+    };
+    let jobs: Vec<_> = rendered.objects().filter(|o| o.kind == "Job").collect();
+    assert!(jobs.len() > 5, "{} migration Jobs", jobs.len());
+    for job in &jobs {
+        let labels = &job.body["spec"]["template"]["metadata"]["labels"];
+        for other in rendered.objects().filter(|o| o.namespace == job.namespace) {
+            let selector = match other.kind.as_str() {
+                "Service" => &other.body["spec"]["selector"],
+                "Deployment" | "StatefulSet" | "PodDisruptionBudget" => {
+                    &other.body["spec"]["selector"]["matchLabels"]
+                }
+                _ => continue,
+            };
+            assert!(
+                !selects(selector, labels),
+                "{} {} selects the pods of Job {}",
+                other.kind,
+                other.name,
+                job.name
+            );
+        }
+    }
+}
