@@ -20,6 +20,27 @@ use crate::{exit, pipeline};
 
 pub use views::{GetArgs, HistoryArgs, StatusArgs, UnlockArgs, get, history, status, unlock};
 
+/// The runtime every release command runs its cluster calls on.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// The cluster client, or the failure exit code once the error is printed.
+pub(crate) async fn connect(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+) -> Result<kube::Client, i32> {
+    govdeploy_release::client::connect(kubeconfig, context)
+        .await
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            exit::FAILURE
+        })
+}
+
 /// Exit code of `diff` when something would change.
 const CHANGES: i32 = 2;
 
@@ -120,22 +141,10 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<i32> {
         Err(code) => return Ok(code),
     };
     let input = prepare(&planned, &mut rendered, &args.env);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let client = match govdeploy_release::client::connect(
-            args.kubeconfig.as_deref(),
-            args.context.as_deref(),
-        )
-        .await
-        {
+    runtime()?.block_on(async {
+        let client = match connect(args.kubeconfig.as_deref(), args.context.as_deref()).await {
             Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Ok(exit::FAILURE);
-            }
+            Err(code) => return Ok(code),
         };
         let resolver = Resolver::new(client.clone());
         let objects: Vec<_> = rendered.objects().collect();

@@ -310,22 +310,10 @@ pub fn run(args: RollbackArgs) -> anyhow::Result<i32> {
         plan: planned.plan.clone(),
         rendered,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let client = match govdeploy_release::client::connect(
-            args.kubeconfig.as_deref(),
-            args.context.as_deref(),
-        )
-        .await
-        {
+    crate::commands::release::runtime()?.block_on(async {
+        let client = match crate::commands::release::connect(args.kubeconfig.as_deref(), args.context.as_deref()).await {
             Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Ok(exit::FAILURE);
-            }
+            Err(code) => return Ok(code),
         };
         let store = ReleaseStore::new(client, &input.namespace, &input.environment);
         let history = match store.history().await {

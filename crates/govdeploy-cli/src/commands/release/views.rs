@@ -77,22 +77,9 @@ struct Opened {
     client: kube::Client,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?)
-}
-
 async fn open(target: &Target) -> Result<Opened, i32> {
     let planned = pipeline::plan_or_exit(&target.env)?;
-    let client =
-        govdeploy_release::client::connect(target.kubeconfig.as_deref(), target.context.as_deref())
-            .await
-            .map_err(|e| {
-                eprintln!("error: {e}");
-                exit::FAILURE
-            })?;
+    let client = super::connect(target.kubeconfig.as_deref(), target.context.as_deref()).await?;
     Ok(Opened {
         environment: planned.plan.environment.clone(),
         namespace: release_namespace(&planned),
@@ -182,7 +169,7 @@ fn summary_text(
 }
 
 pub fn history(args: HistoryArgs) -> anyhow::Result<i32> {
-    runtime()?.block_on(async {
+    super::runtime()?.block_on(async {
         let opened = match open(&args.target).await {
             Ok(o) => o,
             Err(code) => return Ok(code),
@@ -292,7 +279,7 @@ async fn load(store: &ReleaseStore, revision: Option<u64>) -> Result<ReleaseReco
 }
 
 pub fn get(args: GetArgs) -> anyhow::Result<i32> {
-    runtime()?.block_on(async {
+    super::runtime()?.block_on(async {
         let opened = match open(&args.target).await {
             Ok(o) => o,
             Err(code) => return Ok(code),
@@ -328,7 +315,7 @@ pub fn get(args: GetArgs) -> anyhow::Result<i32> {
 }
 
 pub fn status(args: StatusArgs) -> anyhow::Result<i32> {
-    runtime()?.block_on(async {
+    super::runtime()?.block_on(async {
         let opened = match open(&args.target).await {
             Ok(o) => o,
             Err(code) => return Ok(code),
@@ -428,7 +415,7 @@ pub fn status(args: StatusArgs) -> anyhow::Result<i32> {
 }
 
 pub fn unlock(args: UnlockArgs) -> anyhow::Result<i32> {
-    runtime()?.block_on(async {
+    super::runtime()?.block_on(async {
         let opened = match open(&args.target).await {
             Ok(o) => o,
             Err(code) => return Ok(code),
